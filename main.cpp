@@ -1,0 +1,52 @@
+// netlab: one binary, one subcommand per program of the socket-programming
+// chapter. main() only builds the CLI, dispatches and maps errors to exit codes.
+#include <CLI/CLI.hpp>
+#include <signal.h>
+
+#include <exception>
+
+#include "modes/modes.hpp"
+#include "net/log.hpp"
+
+#ifndef NETLAB_VERSION
+#define NETLAB_VERSION "0.0.0"
+#endif
+
+namespace {
+// As ninja's exit_status.h names them; tests check these.
+constexpr int kExitSuccess = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Belt and braces: sockets send with MSG_NOSIGNAL, but stdout may be a pipe
+  // that closes (netlab tclnt | head -1); that must be an error, not a death.
+  signal(SIGPIPE, SIG_IGN);
+
+  CLI::App app{"netlab: the socket-programming chapter as real tools (TCP/UDP servers and clients)", "netlab"};
+  app.set_version_flag("--version", "netlab " NETLAB_VERSION);
+  app.require_subcommand(1);
+  app.footer("Run 'netlab SUBCOMMAND --help' for a subcommand's options and examples.");
+
+  netlab::modes::Runner runner;
+  for (auto register_mode : {netlab::modes::register_tserv, netlab::modes::register_tclnt,
+                             netlab::modes::register_userv, netlab::modes::register_uclnt}) {
+    register_mode(app, runner);
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 prints the message; --help/--version come back as success.
+    return app.exit(e) == 0 ? kExitSuccess : kExitUsage;
+  }
+
+  netlab::net::Log::set_program("netlab " + app.get_subcommands().front()->get_name());
+  try {
+    return runner ? runner() : kExitSuccess;
+  } catch (const std::exception& e) {
+    netlab::net::Log::error("{}", e.what());
+    return kExitFailure;
+  }
+}

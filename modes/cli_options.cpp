@@ -1,0 +1,140 @@
+#include "modes/cli_options.hpp"
+
+#include <cctype>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "net/log.hpp"
+
+namespace netlab::modes {
+
+namespace {
+CLI::Validator port_validator(net::Transport t) {
+  return CLI::Validator(
+      [t](std::string& value) -> std::string {
+        if (net::parse_port(value, t)) return {};
+        return fmt::format("invalid port '{}': not a number 0-65535 or a known {} service", value,
+                           net::transport_name(t));
+      },
+      "PORT");
+}
+
+// "--model" -> "MODEL", for --help.
+std::string metavar(const std::string& option) {
+  std::string out = option.substr(option.find_first_not_of('-'));
+  for (char& c : out) c = (c == '-') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+template <typename T>
+void add_choice_option(CLI::App* sub, const std::string& name, T& target,
+                       std::vector<std::pair<std::string, T>> choices, const std::string& help) {
+  std::vector<std::string> names;
+  for (const auto& c : choices) names.push_back(c.first);
+  sub->add_option_function<std::string>(
+         name,
+         [&target, choices](const std::string& v) {
+           for (const auto& c : choices) {
+             if (c.first == v) target = c.second;
+           }
+         },
+         help)
+      ->check(CLI::IsMember(names))
+      ->type_name(metavar(name))
+      ->default_str(names.front());
+}
+
+CLI::Validator cidr_validator() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        if (net::Cidr::parse(value)) return {};
+        return fmt::format("invalid network '{}': expected ADDRESS[/PREFIX]", value);
+      },
+      "CIDR");
+}
+}  // namespace
+
+void LogOptions::apply() const {
+  net::Log::set_verbosity(verbose ? net::Verbosity::kVerbose
+                          : quiet ? net::Verbosity::kQuiet
+                                  : net::Verbosity::kNormal);
+  net::Log::set_trace(trace);
+}
+
+void add_log_options(CLI::App* sub, LogOptions& o) {
+  auto* v = sub->add_flag("-v,--verbose", o.verbose, "Log connections and other events");
+  auto* q = sub->add_flag("-q,--quiet", o.quiet, "Log nothing but errors");
+  v->excludes(q);
+  sub->add_flag("--trace", o.trace, "Print every socket call (socket, bind, accept, recv, send, ...)");
+}
+
+void add_address_options(CLI::App* sub, net::Endpoint& ep, net::Transport t, Side side) {
+  const char* host_help = side == Side::kServer
+                              ? "Address to listen on (default localhost: loopback only; 0.0.0.0 or :: for all)"
+                              : "Server host name or address";
+  const std::string host_names = side == Side::kClient ? "-H,--host,host" : "-H,--host";
+  const std::string port_names = side == Side::kClient ? "-p,--port,port" : "-p,--port";
+  auto* host = sub->add_option(host_names, ep.host, host_help)->capture_default_str();
+  auto* port = sub->add_option_function<std::string>(
+                      port_names, [&ep, t](const std::string& v) { ep.port = *net::parse_port(v, t); },
+                      fmt::format("Port number or {} service name (0 = any free port)", net::transport_name(t)))
+                   ->check(port_validator(t))
+                   ->default_str(std::to_string(ep.port));
+  auto* unix_path =
+      sub->add_option("--unix", ep.unix_path,
+                      t == net::Transport::kTcp ? "Use a Unix stream socket at PATH instead of TCP"
+                                                : "Use a Unix datagram socket at PATH instead of UDP")
+          ->type_name("PATH");
+  unix_path->excludes(host)->excludes(port);
+}
+
+void add_access_options(CLI::App* sub, net::AccessList& acl) {
+  auto to_cidrs = [](std::vector<net::Cidr>& out) {
+    return [&out](const std::vector<std::string>& values) {
+      for (const auto& v : values) out.push_back(*net::Cidr::parse(v));
+    };
+  };
+  sub->add_option_function<std::vector<std::string>>("--allow", to_cidrs(acl.allow),
+                                                     "Accept only clients from this network (repeatable)")
+      ->check(cidr_validator())
+      ->type_name("CIDR");
+  sub->add_option_function<std::vector<std::string>>("--deny", to_cidrs(acl.deny),
+                                                     "Refuse clients from this network (repeatable)")
+      ->check(cidr_validator())
+      ->type_name("CIDR");
+}
+
+void add_request_server_options(CLI::App* sub, net::RequestServerOptions& o, LogOptions& log) {
+  add_address_options(sub, o.endpoint, net::Transport::kTcp, Side::kServer);
+  add_choice_option(sub, "--model", o.model,
+                    {{"reactor", net::Model::kReactor},
+                     {"thread", net::Model::kThread},
+                     {"fork", net::Model::kFork},
+                     {"iterative", net::Model::kIterative}},
+                    "reactor (epoll, default), thread (one per client), fork (one process per client) "
+                    "or iterative (one client at a time)");
+  add_choice_option(sub, "--framing", o.framing, {{"line", net::Framing::kLine}, {"raw", net::Framing::kRaw}},
+                    "line (default): a request is a \\n-terminated line; raw: each read chunk is a request");
+  sub->add_option("--max-line", o.max_line, "Longest accepted line in bytes; longer ones get an error")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 30))
+      ->capture_default_str();
+  sub->add_flag("--one-shot", o.one_shot, "Answer one request per connection, then close");
+  sub->add_option("--max-clients", o.max_clients, "Refuse clients beyond N at once (0 = no limit)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  sub->add_option("--idle-timeout", o.idle_timeout_s, "Close clients silent for SECS (0 = never)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  add_access_options(sub, o.access);
+  add_log_options(sub, log);
+}
+
+std::string examples(std::initializer_list<const char*> lines) {
+  std::string out = "\nExamples:\n";
+  for (const char* l : lines) out += fmt::format("  {}\n", l);
+  return out;
+}
+
+}  // namespace netlab::modes

@@ -1,0 +1,35 @@
+#pragma once
+// Options shared by several subcommands, registered the same way everywhere
+// so --help, the completions and the behaviour agree.
+#include <CLI/CLI.hpp>
+
+#include "net/address.hpp"
+#include "net/listener.hpp"
+#include "net/request_server.hpp"
+
+namespace netlab::modes {
+
+// -v/--verbose, -q/--quiet, --trace.
+struct LogOptions {
+  bool verbose = false;
+  bool quiet = false;
+  bool trace = false;
+  void apply() const;  // configures net::Log; call first thing in run()
+};
+void add_log_options(CLI::App* sub, LogOptions& o);
+
+// -H/--host, -p/--port, --unix. Clients also take [HOST] [PORT] positionals.
+enum class Side { kServer, kClient };
+void add_address_options(CLI::App* sub, net::Endpoint& ep, net::Transport t, Side side);
+
+// --allow/--deny CIDR (repeatable).
+void add_access_options(CLI::App* sub, net::AccessList& acl);
+
+// --model, --framing, --max-line, --one-shot, --max-clients, --idle-timeout,
+// plus address, access and log options: everything a request server takes.
+void add_request_server_options(CLI::App* sub, net::RequestServerOptions& o, LogOptions& log);
+
+// A footer listing examples, one per line, for --help.
+std::string examples(std::initializer_list<const char*> lines);
+
+}  // namespace netlab::modes

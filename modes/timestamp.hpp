@@ -1,0 +1,19 @@
+#pragma once
+// The tutorial's reply format: "[<ctime>] <data>", ctime exactly like
+// Python's time.ctime() in local time ("Thu Nov  5 11:31:22 2026": the day of
+// the month is space-padded, names are English whatever the locale).
+#include <ctime>
+#include <string>
+#include <string_view>
+
+namespace netlab::modes {
+
+std::string format_ctime(std::time_t t);
+
+// ctime of now, formatted at most once per second per thread (the hot path of
+// every timestamp server).
+const std::string& ctime_now();
+
+std::string timestamp_reply(std::string_view data);
+
+}  // namespace netlab::modes

@@ -1,0 +1,72 @@
+#include "net/blocking_io.hpp"
+
+#include <poll.h>
+
+#include <cerrno>
+#include <system_error>
+
+namespace netlab::net {
+
+Deadline Deadline::after_seconds(double s) {
+  if (s <= 0) return never();
+  return after(std::chrono::milliseconds(static_cast<long long>(s * 1000)));
+}
+
+int Deadline::poll_timeout_ms() const {
+  if (!at) return -1;
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(*at - SteadyClock::now());
+  return left.count() < 0 ? 0 : static_cast<int>(left.count());
+}
+
+WaitResult wait_for(int fd, short events, int stop_fd, const Deadline& deadline) {
+  for (;;) {
+    pollfd fds[2] = {{fd, events, 0}, {stop_fd, POLLIN, 0}};
+    const int n = ::poll(fds, stop_fd >= 0 ? 2 : 1, deadline.poll_timeout_ms());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return WaitResult::kReady;  // let the I/O call report the problem
+    }
+    if (stop_fd >= 0 && (fds[1].revents & POLLIN)) return WaitResult::kStopped;
+    if (n == 0) return WaitResult::kTimedOut;
+    if (fds[0].revents != 0) return WaitResult::kReady;
+  }
+}
+
+IoResult send_all(Socket& s, std::string_view bytes, int stop_fd, const Deadline& deadline) {
+  while (!bytes.empty()) {
+    const ssize_t n = s.send(bytes.data(), bytes.size());
+    if (n >= 0) {
+      bytes.remove_prefix(static_cast<size_t>(n));
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return IoResult::kError;
+    switch (wait_for(s.fd(), POLLOUT, stop_fd, deadline)) {
+      case WaitResult::kStopped: return IoResult::kStopped;
+      case WaitResult::kTimedOut: return IoResult::kTimedOut;
+      case WaitResult::kReady: break;
+    }
+  }
+  return IoResult::kOk;
+}
+
+Socket connect_any(const std::vector<Address>& addrs, int type, const std::string& target,
+                   const Deadline& deadline) {
+  int last_error = EHOSTUNREACH;
+  for (const Address& addr : addrs) {
+    Socket s = Socket::open(addr.family(), type);
+    if (s.connect(addr) == 0) return s;
+    last_error = errno;
+    if (last_error != EINPROGRESS) continue;
+    const WaitResult w = wait_for(s.fd(), POLLOUT, -1, deadline);
+    if (w == WaitResult::kTimedOut) {
+      last_error = ETIMEDOUT;
+      break;  // the deadline covers all addresses: no time left for the next one
+    }
+    last_error = s.pending_error();
+    if (last_error == 0) return s;
+  }
+  throw std::system_error(last_error, std::generic_category(), "cannot connect to " + target);
+}
+
+}  // namespace netlab::net

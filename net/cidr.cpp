@@ -1,0 +1,73 @@
+#include "net/cidr.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <string>
+
+namespace netlab::net {
+
+namespace {
+// The address as (family, 16 bytes), unwrapping IPv4-mapped IPv6.
+std::pair<int, std::array<uint8_t, 16>> address_bytes(const Address& addr) {
+  std::array<uint8_t, 16> b{};
+  if (addr.family() == AF_INET) {
+    std::memcpy(b.data(), &reinterpret_cast<const sockaddr_in*>(addr.get())->sin_addr, 4);
+    return {AF_INET, b};
+  }
+  const auto& a6 = reinterpret_cast<const sockaddr_in6*>(addr.get())->sin6_addr;
+  if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+    std::memcpy(b.data(), a6.s6_addr + 12, 4);
+    return {AF_INET, b};
+  }
+  std::memcpy(b.data(), a6.s6_addr, 16);
+  return {AF_INET6, b};
+}
+}  // namespace
+
+std::optional<Cidr> Cidr::parse(std::string_view text) {
+  Cidr c;
+  const size_t slash = text.find('/');
+  const std::string host(text.substr(0, slash));
+  if (inet_pton(AF_INET, host.c_str(), c.bytes_.data()) == 1) {
+    c.family_ = AF_INET;
+  } else if (inet_pton(AF_INET6, host.c_str(), c.bytes_.data()) == 1) {
+    c.family_ = AF_INET6;
+  } else {
+    return std::nullopt;
+  }
+  const int max_prefix = c.family_ == AF_INET ? 32 : 128;
+  c.prefix_ = max_prefix;
+  if (slash != std::string_view::npos) {
+    const std::string_view p = text.substr(slash + 1);
+    auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), c.prefix_);
+    if (p.empty() || ec != std::errc() || end != p.data() + p.size() || c.prefix_ < 0 || c.prefix_ > max_prefix) {
+      return std::nullopt;
+    }
+  }
+  return c;
+}
+
+bool Cidr::contains(const Address& addr) const {
+  if (!addr.is_inet()) return false;
+  const auto [family, b] = address_bytes(addr);
+  if (family != family_) return false;
+  const int full = prefix_ / 8;
+  if (!std::equal(b.begin(), b.begin() + full, bytes_.begin())) return false;
+  const int rest = prefix_ % 8;
+  if (rest == 0) return true;
+  const uint8_t mask = static_cast<uint8_t>(0xff << (8 - rest));
+  return (b[full] & mask) == (bytes_[full] & mask);
+}
+
+bool AccessList::permits(const Address& peer) const {
+  if (!peer.is_inet()) return true;
+  auto match = [&](const Cidr& c) { return c.contains(peer); };
+  if (std::any_of(deny.begin(), deny.end(), match)) return false;
+  return allow.empty() || std::any_of(allow.begin(), allow.end(), match);
+}
+
+}  // namespace netlab::net

@@ -1,0 +1,171 @@
+#include "net/connection.hpp"
+
+#include <sys/epoll.h>
+
+#include <cerrno>
+
+namespace netlab::net {
+
+namespace {
+// Read at most this much per wakeup, so one fast peer cannot starve the
+// others (level-triggered epoll brings us back for the rest).
+constexpr size_t kReadChunk = 64 * 1024;
+// A buffer that grew for a burst is released once idle, keeping RSS per idle
+// connection small.
+constexpr size_t kKeepIdleBuffer = 16 * 1024;
+}  // namespace
+
+Connection::Connection(EventLoop& loop, Socket socket, Address peer, Id id, ConnectionOptions options)
+    : loop_(loop),
+      socket_(std::move(socket)),
+      peer_(peer),
+      id_(id),
+      options_(options),
+      last_activity_(EventLoop::Clock::now()) {}
+
+Connection::~Connection() {
+  // Unwatch before the Socket member closes the fd.
+  if (socket_.valid()) loop_.unwatch(socket_.fd());
+}
+
+void Connection::start() {
+  interest_ = EPOLLIN;
+  loop_.watch(socket_.fd(), interest_, [this](uint32_t events) { handle_events(events); });
+}
+
+void Connection::handle_events(uint32_t events) {
+  if (events & EPOLLERR) {
+    close();
+    return;
+  }
+  if (events & (EPOLLIN | EPOLLHUP)) {
+    if (interest_ & EPOLLIN) {
+      handle_read();
+    } else if (events & EPOLLHUP) {
+      close();  // both directions gone while we were not reading: nothing left to deliver
+      return;
+    }
+  }
+  if ((events & EPOLLOUT) && state_ != State::kClosed) handle_write();
+}
+
+void Connection::handle_read() {
+  char* space = input_.prepare(kReadChunk);
+  const ssize_t n = socket_.recv(space, kReadChunk);
+  if (n > 0) {
+    input_.commit(static_cast<size_t>(n));
+    last_activity_ = EventLoop::Clock::now();
+  } else if (n == 0) {
+    peer_eof_ = true;
+  } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    close();  // ECONNRESET and friends: the peer is gone
+    return;
+  }
+  process_input();
+}
+
+void Connection::process_input() {
+  if (in_process_) return;
+  in_process_ = true;
+  while (state_ == State::kOpen && !paused_) {
+    const Frame f = next_frame(input_.view(), options_.framing, options_.max_line, peer_eof_);
+    if (f.kind == Frame::Kind::kNeedMore) break;
+    if (f.kind == Frame::Kind::kTooLong) {
+      if (on_too_long_) {
+        on_too_long_(*this);
+      } else {
+        send(too_long_reply(options_.max_line));
+      }
+      input_.clear();
+      close_after_flush();
+      break;
+    }
+    if (on_message_) on_message_(*this, f.message);
+    input_.consume(f.consumed);
+  }
+  in_process_ = false;
+  if (state_ == State::kOpen && peer_eof_ && !paused_ && input_.empty()) {
+    close_after_flush();  // the peer is done and every request is answered
+    return;
+  }
+  input_.shrink_if_idle(kKeepIdleBuffer);
+  update_interest();
+}
+
+void Connection::send(std::string_view bytes) {
+  if (state_ == State::kClosed || bytes.empty()) return;
+  if (output_.empty()) {
+    // Fast path: write straight away; only queue what the kernel refuses.
+    const ssize_t n = socket_.send(bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        close();  // EPIPE/ECONNRESET: the peer vanished mid-reply
+        return;
+      }
+    } else {
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+  }
+  output_.append(bytes);
+  if (output_.size() >= options_.max_output) paused_ = true;
+  update_interest();
+}
+
+void Connection::handle_write() {
+  while (!output_.empty()) {
+    const std::string_view pending = output_.view();
+    const ssize_t n = socket_.send(pending.data(), pending.size());
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (errno == EINTR) continue;
+      close();
+      return;
+    }
+    output_.consume(static_cast<size_t>(n));
+  }
+  if (output_.empty()) {
+    output_.shrink_if_idle(kKeepIdleBuffer);
+    if (state_ == State::kDraining) {
+      close();
+      return;
+    }
+  }
+  if (paused_ && output_.size() < options_.max_output / 2) {
+    paused_ = false;
+    process_input();  // requests that waited in the input buffer
+    return;
+  }
+  update_interest();
+}
+
+void Connection::close_after_flush() {
+  if (state_ != State::kOpen) return;
+  state_ = State::kDraining;
+  if (output_.empty()) {
+    close();
+    return;
+  }
+  update_interest();
+}
+
+void Connection::close() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  loop_.unwatch(socket_.fd());
+  socket_.close();
+  interest_ = 0;
+  if (on_close_) on_close_(*this);
+}
+
+void Connection::update_interest() {
+  if (state_ == State::kClosed) return;
+  uint32_t want = 0;
+  if (state_ == State::kOpen && !peer_eof_ && !paused_) want |= EPOLLIN;
+  if (!output_.empty()) want |= EPOLLOUT;
+  if (want != interest_) {
+    interest_ = want;
+    loop_.modify(socket_.fd(), want);
+  }
+}
+
+}  // namespace netlab::net

@@ -1,0 +1,91 @@
+#pragma once
+// Connection: one accepted stream socket inside an EventLoop. Owns the socket,
+// an input buffer cut into messages by the line codec, and an output buffer
+// holding what the kernel has not taken yet.
+//
+// Lifetime: open -> draining (close_after_flush: no more reading, close once
+// the output is written) -> closed. close() unwatches the fd and calls the
+// close handler exactly once, but never destroys the Connection: its owner
+// does that later (EventLoop::defer), because close() is usually reached from
+// inside this object's own event handler.
+//
+// Backpressure: while the output buffer holds max_output bytes or more, the
+// connection stops reading (a peer that never reads its replies cannot make
+// us buffer without bound); reading resumes once the output falls under half.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+#include "net/address.hpp"
+#include "net/buffer.hpp"
+#include "net/event_loop.hpp"
+#include "net/line_codec.hpp"
+#include "net/socket.hpp"
+
+namespace netlab::net {
+
+struct ConnectionOptions {
+  Framing framing = Framing::kLine;
+  size_t max_line = kDefaultMaxLine;
+  size_t max_output = 1024 * 1024;
+};
+
+class Connection {
+ public:
+  using Id = uint64_t;
+  using MessageHandler = std::function<void(Connection&, std::string_view message)>;
+  using Handler = std::function<void(Connection&)>;
+  enum class State { kOpen, kDraining, kClosed };
+
+  Connection(EventLoop& loop, Socket socket, Address peer, Id id, ConnectionOptions options);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void set_on_message(MessageHandler h) { on_message_ = std::move(h); }
+  void set_on_close(Handler h) { on_close_ = std::move(h); }
+  // A line over max_line arrived; the default replies with an error line.
+  // Either way the connection then closes after flushing.
+  void set_on_too_long(Handler h) { on_too_long_ = std::move(h); }
+
+  void start();  // begin reading
+  void send(std::string_view bytes);
+  void close_after_flush();
+  void close();
+
+  Id id() const { return id_; }
+  const Address& peer() const { return peer_; }
+  State state() const { return state_; }
+  bool is_open() const { return state_ == State::kOpen; }
+  size_t output_size() const { return output_.size(); }
+  size_t max_line() const { return options_.max_line; }
+  EventLoop::Clock::time_point last_activity() const { return last_activity_; }
+
+ private:
+  void handle_events(uint32_t events);
+  void handle_read();
+  void handle_write();
+  void process_input();
+  void update_interest();
+  bool paused() const { return paused_; }
+
+  EventLoop& loop_;
+  Socket socket_;
+  Address peer_;
+  Id id_;
+  ConnectionOptions options_;
+  State state_ = State::kOpen;
+  bool peer_eof_ = false;
+  bool paused_ = false;
+  bool in_process_ = false;  // guards against re-entering process_input()
+  uint32_t interest_ = 0;
+  Buffer input_;
+  Buffer output_;
+  EventLoop::Clock::time_point last_activity_;
+  MessageHandler on_message_;
+  Handler on_close_;
+  Handler on_too_long_;
+};
+
+}  // namespace netlab::net

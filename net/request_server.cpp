@@ -1,0 +1,115 @@
+#include "net/request_server.hpp"
+
+#include <memory>
+#include <unordered_map>
+
+#include "net/acceptor.hpp"
+#include "net/connection.hpp"
+#include "net/event_loop.hpp"
+#include "net/log.hpp"
+#include "net/resource_limits.hpp"
+
+namespace netlab::net {
+
+namespace {
+// After SIGTERM, clients get this long to take their last replies.
+constexpr auto kShutdownGrace = std::chrono::seconds(2);
+
+class ReactorServer {
+ public:
+  ReactorServer(const RequestServerOptions& options, const RequestHandler& handler, Listener& listener)
+      : options_(options),
+        handler_(handler),
+        acceptor_(loop_, listener, [this](Socket s, const Address& peer) { accept(std::move(s), peer); }) {
+    loop_.on_stop_signal([this](int) { shut_down(); });
+    if (options_.idle_timeout_s > 0) {
+      loop_.run_every(std::chrono::milliseconds(250), [this] { close_idle(); });
+    }
+  }
+
+  int run() {
+    loop_.run();
+    return 0;
+  }
+
+ private:
+  void accept(Socket socket, const Address& peer) {
+    if (!options_.access.permits(peer)) {
+      Log::debug("denied {}", peer.to_string());
+      return;  // the socket closes here
+    }
+    if (options_.max_clients > 0 && conns_.size() >= options_.max_clients) {
+      Log::debug("refused {}: server full", peer.to_string());
+      socket.send(kServerFullReply.data(), kServerFullReply.size());
+      return;
+    }
+    socket.set_nodelay();
+    const Connection::Id id = next_id_++;
+    ConnectionOptions copts;
+    copts.framing = options_.framing;
+    copts.max_line = options_.max_line;
+    auto conn = std::make_unique<Connection>(loop_, std::move(socket), peer, id, copts);
+    conn->set_on_message([this](Connection& c, std::string_view message) {
+      if (auto reply = reply_bytes(handler_, message, options_.framing)) c.send(*reply);
+      if (options_.one_shot) c.close_after_flush();
+    });
+    conn->set_on_close([this](Connection& c) {
+      Log::debug("{} disconnected", c.peer().to_string());
+      // Destroying it here would pull the object out from under its own handler.
+      loop_.defer([this, id = c.id()] {
+        conns_.erase(id);
+        if (shutting_down_ && conns_.empty()) loop_.stop();
+      });
+    });
+    Log::debug("connection from {}", peer.to_string());
+    conn->start();
+    conns_.emplace(id, std::move(conn));
+  }
+
+  void close_idle() {
+    const auto limit = std::chrono::duration<double>(options_.idle_timeout_s);
+    const auto now = EventLoop::Clock::now();
+    for (auto& [id, conn] : conns_) {
+      if (conn->is_open() && now - conn->last_activity() > limit) {
+        Log::debug("{} idle for {}s: closing", conn->peer().to_string(), options_.idle_timeout_s);
+        conn->close();
+      }
+    }
+  }
+
+  void shut_down() {
+    if (shutting_down_) return;
+    shutting_down_ = true;
+    Log::info("shutting down");
+    acceptor_.stop();
+    for (auto& [id, conn] : conns_) conn->close_after_flush();
+    if (conns_.empty()) loop_.stop();
+    loop_.run_after(kShutdownGrace, [this] { loop_.stop(); });
+  }
+
+  const RequestServerOptions& options_;
+  const RequestHandler& handler_;
+  EventLoop loop_;
+  Acceptor acceptor_;
+  std::unordered_map<Connection::Id, std::unique_ptr<Connection>> conns_;
+  Connection::Id next_id_ = 1;
+  bool shutting_down_ = false;
+};
+}  // namespace
+
+std::optional<std::string> reply_bytes(const RequestHandler& handler, std::string_view message, Framing framing) {
+  std::optional<std::string> reply = handler(message);
+  if (reply && framing == Framing::kLine) reply->push_back('\n');
+  return reply;
+}
+
+int run_request_server(const RequestServerOptions& options, const RequestHandler& handler) {
+  raise_fd_limit();
+  Listener listener = Listener::open(options.endpoint, Transport::kTcp);
+  if (options.model != Model::kReactor) return run_blocking_server(options, handler, listener);
+  ReactorServer server(options, handler, listener);
+  listener.announce();
+  return server.run();
+}
+
+}  // namespace netlab::net

@@ -1,0 +1,49 @@
+#pragma once
+// A request/response stream server: each message in, at most one reply out.
+// tserv and cmdserv are this server with different handlers. The concurrency
+// model is a choice, so learners can compare the tutorial's designs:
+//   reactor   - one thread, one epoll loop (the default, the fast one)
+//   thread    - a thread per connection (SocketServer.ThreadingMixIn)
+//   fork      - a process per connection (SocketServer.ForkingMixIn)
+//   iterative - one client at a time (tsTserv.py)
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "net/cidr.hpp"
+#include "net/line_codec.hpp"
+#include "net/listener.hpp"
+
+namespace netlab::net {
+
+enum class Model { kReactor, kThread, kFork, kIterative };
+
+struct RequestServerOptions {
+  Endpoint endpoint;
+  Model model = Model::kReactor;
+  Framing framing = Framing::kLine;
+  size_t max_line = kDefaultMaxLine;
+  bool one_shot = false;          // one request per connection, then close
+  size_t max_clients = 0;         // 0: as many as file descriptors allow
+  double idle_timeout_s = 0;      // 0: none
+  AccessList access;
+};
+
+// The reply to one message (without the line terminator: in line framing the
+// server appends '\n'), or nullopt for no reply. Must be safe to call from
+// several threads at once (--model thread).
+using RequestHandler = std::function<std::optional<std::string>(std::string_view message)>;
+
+// Listens, announces, serves until SIGINT/SIGTERM, then closes every client
+// cleanly. Returns the exit status (0). Setup failures throw.
+int run_request_server(const RequestServerOptions& options, const RequestHandler& handler);
+
+// Shared by every model: the bytes to send for one message.
+std::optional<std::string> reply_bytes(const RequestHandler& handler, std::string_view message, Framing framing);
+inline constexpr std::string_view kServerFullReply = "error: server full\n";
+
+// Runs the thread, fork or iterative model (blocking_server.cpp).
+int run_blocking_server(const RequestServerOptions& options, const RequestHandler& handler, Listener& listener);
+
+}  // namespace netlab::net
