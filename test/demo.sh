@@ -1,0 +1,56 @@
+#!/bin/sh
+# The live demo behind `make run`: a TCP and a UDP timestamp server, each
+# talked to by netlab's own client from a script, with the transcript shown.
+set -eu
+NETLAB=${NETLAB:-build/netlab}
+tmp=$(mktemp -d)
+pids=""
+cleanup() {
+  for p in $pids; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+# Starts a server on port 0 in the background (stdout detached, so no
+# command substitution waits on it).
+start_server() {
+  name=$1; shift
+  "$NETLAB" "$name" --port 0 -v "$@" >/dev/null 2>"$tmp/$name.log" &
+  pids="$pids $!"
+}
+
+# Prints the port a server got, read from its "listening on" line (bounded wait).
+port_of() {
+  name=$1
+  i=0
+  while ! grep -q 'listening on' "$tmp/$name.log" 2>/dev/null; do
+    i=$((i + 1)); [ $i -gt 100 ] && { echo "demo: $name did not start" >&2; cat "$tmp/$name.log" >&2; exit 1; }
+    sleep 0.05
+  done
+  sed -n 's/.*listening on [a-z]* 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/$name.log" | head -n 1
+}
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+say "TCP: netlab tserv (epoll reactor) on an ephemeral port"
+start_server tserv
+port=$(port_of tserv)
+cat "$tmp/tserv.log"
+say "printf 'hello\\nnetlab 你好\\n' | netlab tclnt 127.0.0.1 $port"
+printf 'hello\nnetlab 你好\n' | "$NETLAB" tclnt 127.0.0.1 "$port"
+say "netlab tclnt -H ::1 -p $port -m 'over IPv6' --one-shot -m 'one connection per message'"
+"$NETLAB" tclnt -H ::1 -p "$port" -m 'over IPv6' --one-shot -m 'one connection per message'
+
+say "UDP: netlab userv"
+start_server userv
+uport=$(port_of userv)
+say "printf 'ping\\npong\\n' | netlab uclnt 127.0.0.1 $uport"
+printf 'ping\npong\n' | "$NETLAB" uclnt 127.0.0.1 "$uport"
+
+say "Stopping the servers with SIGTERM (a clean stop, exit 0)"
+for p in $pids; do kill -TERM "$p"; done
+for p in $pids; do wait "$p"; done
+pids=""
+say "Server logs (-v)"
+cat "$tmp/tserv.log" "$tmp/userv.log"
