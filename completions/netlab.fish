@@ -1,0 +1,94 @@
+# fish completion for netlab.
+#
+# Install as share/fish/vendor_completions.d/netlab.fish (or copy it to
+# ~/.config/fish/completions/).
+#
+# Data-driven: every `complete` line below names the subcommands it applies
+# to in its condition (`__netlab_using SUB...`), so an option shared by many
+# subcommands is one line, and a new subcommand is one more name on those
+# lines plus lines for its own options. Keep one `complete` per line:
+# test/completions_test.sh reads them and fails when they drift from
+# `netlab SUB --help`.
+
+# Prints the subcommand on the command line so far (the first word after
+# `netlab` that is not an option); fails when there is none yet.
+function __netlab_subcommand
+    set -l tokens (commandline -opc)
+    set -e tokens[1]
+    for t in $tokens
+        if not string match -q -- '-*' $t
+            echo $t
+            return 0
+        end
+    end
+    return 1
+end
+
+# True while no subcommand has been typed (silent; usable as a condition).
+function __netlab_needs_subcommand
+    not __netlab_subcommand >/dev/null
+end
+
+# True when the subcommand on the command line is one of $argv.
+function __netlab_using
+    set -l sub (__netlab_subcommand); or return 1
+    contains -- $sub $argv
+end
+
+# Service names for protocol $argv[1] (tcp/udp) from /etc/services, with the
+# port as description.
+function __netlab_services --argument-names proto
+    test -r /etc/services; or return 0
+    awk -v proto=$proto '
+        /^[ \t]*#/ || NF < 2 { next }
+        { split($2, pp, "/"); if (pp[2] != proto) next
+          print $1 "\t" $2
+          for (i = 3; i <= NF && $i !~ /^#/; i++) print $i "\t" $2 }' /etc/services
+end
+
+# No file names unless an option asks for them.
+complete -c netlab -f
+
+# netlab itself, before a subcommand.
+complete -c netlab -n __netlab_needs_subcommand -s h -l help -d 'Print help and exit'
+complete -c netlab -n __netlab_needs_subcommand -l version -d 'Print version and exit'
+complete -c netlab -n __netlab_needs_subcommand -a tserv -d 'TCP timestamp server'
+complete -c netlab -n __netlab_needs_subcommand -a tclnt -d 'TCP client'
+complete -c netlab -n __netlab_needs_subcommand -a userv -d 'UDP timestamp server'
+complete -c netlab -n __netlab_needs_subcommand -a uclnt -d 'UDP client'
+complete -c netlab -n __netlab_needs_subcommand -a cmdserv -d 'Command server (date, os, ls, help)'
+
+# Options of every subcommand.
+complete -c netlab -n '__netlab_using tserv tclnt userv uclnt cmdserv' -s h -l help -d 'Print help and exit'
+complete -c netlab -n '__netlab_using tserv tclnt userv uclnt cmdserv' -s v -l verbose -d 'Log connections and other events'
+complete -c netlab -n '__netlab_using tserv tclnt userv uclnt cmdserv' -s q -l quiet -d 'Log nothing but errors'
+complete -c netlab -n '__netlab_using tserv tclnt userv uclnt cmdserv' -l trace -d 'Print every socket call'
+
+# Addresses (SPEC "Addresses").
+complete -c netlab -n '__netlab_using tserv userv cmdserv' -s H -l host -x -a '(__fish_print_hostnames)' -d 'Address to listen on (0.0.0.0 for all interfaces)'
+complete -c netlab -n '__netlab_using tclnt uclnt' -s H -l host -x -a '(__fish_print_hostnames)' -d 'Server host name or address'
+complete -c netlab -n '__netlab_using tserv tclnt cmdserv' -s p -l port -x -a '(__netlab_services tcp)' -d 'Port number or tcp service name'
+complete -c netlab -n '__netlab_using userv uclnt' -s p -l port -x -a '(__netlab_services udp)' -d 'Port number or udp service name'
+complete -c netlab -n '__netlab_using tserv tclnt cmdserv' -l unix -r -F -d 'Use a Unix stream socket at PATH'
+complete -c netlab -n '__netlab_using userv uclnt' -l unix -r -F -d 'Use a Unix datagram socket at PATH'
+
+# Servers (tserv and cmdserv share the TCP server options).
+complete -c netlab -n '__netlab_using tserv userv cmdserv' -l allow -x -d 'Accept only clients from this CIDR (repeatable)'
+complete -c netlab -n '__netlab_using tserv userv cmdserv' -l deny -x -d 'Refuse clients from this CIDR (repeatable)'
+complete -c netlab -n '__netlab_using tserv cmdserv' -l model -x -a '(printf "%s\t%s\n" reactor "epoll event loop (default)" thread "one thread per client" fork "one process per client" iterative "one client at a time")' -d 'Server concurrency model'
+complete -c netlab -n '__netlab_using tserv cmdserv' -l framing -x -a '(printf "%s\t%s\n" line "a request is a newline-terminated line (default)" raw "each read chunk is a request")' -d 'How requests are delimited'
+complete -c netlab -n '__netlab_using tserv cmdserv' -l one-shot -d 'Answer one request per connection, then close'
+complete -c netlab -n '__netlab_using tserv cmdserv' -l max-clients -x -d 'Refuse clients beyond N at once (0 = no limit)'
+complete -c netlab -n '__netlab_using tserv cmdserv' -l idle-timeout -x -d 'Close clients silent for SECS (0 = never)'
+complete -c netlab -n '__netlab_using tserv cmdserv' -l max-line -x -d 'Longest accepted line in bytes'
+complete -c netlab -n '__netlab_using cmdserv' -l root -x -a '(__fish_complete_directories)' -d 'Directory that ls lists and never leaves'
+
+# Clients.
+complete -c netlab -n '__netlab_using tclnt uclnt' -s m -l message -x -d 'Send MSG instead of reading stdin (repeatable)'
+complete -c netlab -n '__netlab_using tclnt' -l one-shot -d 'Connect anew for every message'
+complete -c netlab -n '__netlab_using tclnt' -l timeout -x -d 'Seconds to wait for the connection and for each reply'
+complete -c netlab -n '__netlab_using tclnt' -l max-line -x -d 'Longest accepted reply line in bytes'
+complete -c netlab -n '__netlab_using uclnt' -l timeout -x -d 'Seconds to wait for each reply'
+complete -c netlab -n '__netlab_using uclnt' -l retries -x -d 'Resends before giving up'
+# Positionals [HOST] [PORT].
+complete -c netlab -n '__netlab_using tclnt uclnt' -a '(__fish_print_hostnames)'
