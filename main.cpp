@@ -3,8 +3,13 @@
 #include <CLI/CLI.hpp>
 #include <signal.h>
 
-#include <exception>
+#include <fmt/format.h>
 
+#include <exception>
+#include <memory>
+#include <string_view>
+
+#include "modes/cli_options.hpp"
 #include "modes/modes.hpp"
 #include "net/log.hpp"
 
@@ -26,13 +31,24 @@ int main(int argc, char** argv) {
 
   CLI::App app{"netlab: the socket-programming chapter as real tools (TCP/UDP servers and clients)", "netlab"};
   app.set_version_flag("--version", "netlab " NETLAB_VERSION);
+  app.formatter(std::make_shared<netlab::modes::HelpFormatter>());  // inherited by every subcommand
   app.require_subcommand(1);
   app.footer("Run 'netlab SUBCOMMAND --help' for a subcommand's options and examples.");
 
   netlab::modes::Runner runner;
   for (auto register_mode : {netlab::modes::register_tserv, netlab::modes::register_tclnt,
-                             netlab::modes::register_userv, netlab::modes::register_uclnt}) {
+                             netlab::modes::register_userv, netlab::modes::register_uclnt,
+                             netlab::modes::register_cmdserv}) {
     register_mode(app, runner);
+  }
+
+  // CLI11 would call "netlab bogus" a missing subcommand; name the culprit.
+  const auto known = [&app](std::string_view name) {
+    return !app.get_subcommands([name](CLI::App* sub) { return sub->check_name(std::string(name)); }).empty();
+  };
+  if (argc > 1 && argv[1][0] != '-' && !known(argv[1])) {
+    fmt::print(stderr, "netlab: unknown subcommand '{}'\nRun with --help for more information.\n", argv[1]);
+    return kExitUsage;
   }
 
   try {

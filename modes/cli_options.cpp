@@ -43,6 +43,7 @@ void add_choice_option(CLI::App* sub, const std::string& name, T& target,
          help)
       ->check(CLI::IsMember(names))
       ->type_name(metavar(name))
+      ->group("Server")
       ->default_str(names.front());
 }
 
@@ -56,6 +57,21 @@ CLI::Validator cidr_validator() {
 }
 }  // namespace
 
+std::string HelpFormatter::make_option_opts(const CLI::Option* opt) const {
+  // CLI11's default adds validator names ("TEXT:PORT") and "Excludes: ..."
+  // to every option line; the descriptions say what matters.
+  if (opt->get_type_size() == 0) return {};
+  // "MODEL:{reactor,thread}" -> "{reactor,thread}", "TEXT:PORT" -> "TEXT".
+  std::string type = opt->get_type_name();
+  const size_t colon = type.find(':');
+  if (colon != std::string::npos) type = type.compare(colon + 1, 1, "{") == 0 ? type.substr(colon + 1) : type.substr(0, colon);
+  std::string out = " " + type;
+  if (!opt->get_default_str().empty()) out += "=" + opt->get_default_str();
+  if (opt->get_expected_max() == CLI::detail::expected_max_vector_size) out += " ...";
+  if (opt->get_required()) out += " REQUIRED";
+  return out;
+}
+
 void LogOptions::apply() const {
   net::Log::set_verbosity(verbose ? net::Verbosity::kVerbose
                           : quiet ? net::Verbosity::kQuiet
@@ -67,7 +83,8 @@ void add_log_options(CLI::App* sub, LogOptions& o) {
   auto* v = sub->add_flag("-v,--verbose", o.verbose, "Log connections and other events");
   auto* q = sub->add_flag("-q,--quiet", o.quiet, "Log nothing but errors");
   v->excludes(q);
-  sub->add_flag("--trace", o.trace, "Print every socket call (socket, bind, accept, recv, send, ...)");
+  auto* trace = sub->add_flag("--trace", o.trace, "Print every socket call (socket, bind, connect, send, recv, ...)");
+  for (auto* opt : {v, q, trace}) opt->group("Logging");
 }
 
 void add_address_options(CLI::App* sub, net::Endpoint& ep, net::Transport t, Side side) {
@@ -76,11 +93,14 @@ void add_address_options(CLI::App* sub, net::Endpoint& ep, net::Transport t, Sid
                               : "Server host name or address";
   const std::string host_names = side == Side::kClient ? "-H,--host,host" : "-H,--host";
   const std::string port_names = side == Side::kClient ? "-p,--port,port" : "-p,--port";
-  auto* host = sub->add_option(host_names, ep.host, host_help)->capture_default_str();
+  auto* host = sub->add_option(host_names, ep.host, host_help)->capture_default_str()->type_name("HOST");
   auto* port = sub->add_option_function<std::string>(
                       port_names, [&ep, t](const std::string& v) { ep.port = *net::parse_port(v, t); },
-                      fmt::format("Port number or {} service name (0 = any free port)", net::transport_name(t)))
+                      side == Side::kServer
+                          ? fmt::format("Port number or {} service name (0 = any free port)", net::transport_name(t))
+                          : fmt::format("Server port number or {} service name", net::transport_name(t)))
                    ->check(port_validator(t))
+                   ->type_name("PORT")
                    ->default_str(std::to_string(ep.port));
   auto* unix_path =
       sub->add_option("--unix", ep.unix_path,
@@ -88,6 +108,7 @@ void add_address_options(CLI::App* sub, net::Endpoint& ep, net::Transport t, Sid
                                                 : "Use a Unix datagram socket at PATH instead of UDP")
           ->type_name("PATH");
   unix_path->excludes(host)->excludes(port);
+  for (auto* o : {host, port, unix_path}) o->group("Address");
 }
 
 void add_access_options(CLI::App* sub, net::AccessList& acl) {
@@ -99,11 +120,13 @@ void add_access_options(CLI::App* sub, net::AccessList& acl) {
   sub->add_option_function<std::vector<std::string>>("--allow", to_cidrs(acl.allow),
                                                      "Accept only clients from this network (repeatable)")
       ->check(cidr_validator())
-      ->type_name("CIDR");
+      ->type_name("CIDR")
+      ->group("Access control");
   sub->add_option_function<std::vector<std::string>>("--deny", to_cidrs(acl.deny),
                                                      "Refuse clients from this network (repeatable)")
       ->check(cidr_validator())
-      ->type_name("CIDR");
+      ->type_name("CIDR")
+      ->group("Access control");
 }
 
 void add_request_server_options(CLI::App* sub, net::RequestServerOptions& o, LogOptions& log) {
@@ -119,14 +142,20 @@ void add_request_server_options(CLI::App* sub, net::RequestServerOptions& o, Log
                     "line (default): a request is a \\n-terminated line; raw: each read chunk is a request");
   sub->add_option("--max-line", o.max_line, "Longest accepted line in bytes; longer ones get an error")
       ->check(CLI::Range(size_t{1}, size_t{1} << 30))
-      ->capture_default_str();
-  sub->add_flag("--one-shot", o.one_shot, "Answer one request per connection, then close");
+      ->type_name("BYTES")
+      ->capture_default_str()
+      ->group("Server");
+  sub->add_flag("--one-shot", o.one_shot, "Answer one request per connection, then close")->group("Server");
   sub->add_option("--max-clients", o.max_clients, "Refuse clients beyond N at once (0 = no limit)")
       ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
+      ->type_name("N")
+      ->capture_default_str()
+      ->group("Server");
   sub->add_option("--idle-timeout", o.idle_timeout_s, "Close clients silent for SECS (0 = never)")
       ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
+      ->type_name("SECS")
+      ->capture_default_str()
+      ->group("Server");
   add_access_options(sub, o.access);
   add_log_options(sub, log);
 }

@@ -9,6 +9,12 @@
 
 namespace netlab::modes {
 
+// --help layout: option, value name and default only (see make_option_opts).
+class HelpFormatter : public CLI::Formatter {
+ public:
+  std::string make_option_opts(const CLI::Option* opt) const override;
+};
+
 // -v/--verbose, -q/--quiet, --trace.
 struct LogOptions {
   bool verbose = false;

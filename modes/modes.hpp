@@ -17,5 +17,6 @@ void register_tserv(CLI::App& app, Runner& runner);
 void register_tclnt(CLI::App& app, Runner& runner);
 void register_userv(CLI::App& app, Runner& runner);
 void register_uclnt(CLI::App& app, Runner& runner);
+void register_cmdserv(CLI::App& app, Runner& runner);
 
 }  // namespace netlab::modes

@@ -111,14 +111,19 @@ void register_tclnt(CLI::App& app, Runner& runner) {
   auto* sub = app.add_subcommand("tclnt", "TCP client: sends each line, prints each reply");
   add_address_options(sub, opts->endpoint, net::Transport::kTcp, Side::kClient);
   sub->add_option("-m,--message", opts->messages, "Send MSG instead of reading stdin (repeatable)")
-      ->type_name("MSG");
-  sub->add_flag("--one-shot", opts->one_shot, "Connect anew for every message");
+      ->type_name("MSG")
+      ->group("Client");
+  sub->add_flag("--one-shot", opts->one_shot, "Connect anew for every message")->group("Client");
   sub->add_option("--timeout", opts->timeout_s, "Seconds to wait for the connection and for each reply")
       ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+      ->type_name("SECS")
+      ->capture_default_str()
+      ->group("Client");
   sub->add_option("--max-line", opts->max_line, "Longest accepted reply line in bytes")
       ->check(CLI::Range(size_t{1}, size_t{1} << 30))
-      ->capture_default_str();
+      ->type_name("BYTES")
+      ->capture_default_str()
+      ->group("Client");
   add_log_options(sub, opts->log);
   sub->footer(examples({
       "netlab tclnt                          # type lines; empty line or Ctrl-D ends",

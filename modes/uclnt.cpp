@@ -106,13 +106,18 @@ void register_uclnt(CLI::App& app, Runner& runner) {
   auto* sub = app.add_subcommand("uclnt", "UDP client: sends each line as a datagram, prints each reply");
   add_address_options(sub, opts->endpoint, net::Transport::kUdp, Side::kClient);
   sub->add_option("-m,--message", opts->messages, "Send MSG instead of reading stdin (repeatable)")
-      ->type_name("MSG");
+      ->type_name("MSG")
+      ->group("Client");
   sub->add_option("--timeout", opts->timeout_s, "Seconds to wait for each reply")
       ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+      ->type_name("SECS")
+      ->capture_default_str()
+      ->group("Client");
   sub->add_option("--retries", opts->retries, "Resends before giving up")
       ->check(CLI::Range(0, 100))
-      ->capture_default_str();
+      ->type_name("N")
+      ->capture_default_str()
+      ->group("Client");
   add_log_options(sub, opts->log);
   sub->footer(examples({
       "netlab uclnt -m hello                 # ask localhost:21567/udp",

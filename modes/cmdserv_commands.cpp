@@ -1,0 +1,196 @@
+#include "modes/cmdserv_commands.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include <fmt/format.h>
+
+namespace netlab::modes {
+
+namespace {
+constexpr std::string_view kWhitespace = " \t\r\n\v\f";
+
+std::string_view trim(std::string_view s) {
+  const size_t b = s.find_first_not_of(kWhitespace);
+  if (b == std::string_view::npos) return {};
+  const size_t e = s.find_last_not_of(kWhitespace);
+  return s.substr(b, e - b + 1);
+}
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 if invalid
+// (overlong forms, surrogates and code points past U+10FFFF included).
+size_t utf8_sequence_length(std::string_view s, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = byte(i);
+  size_t len;
+  uint32_t cp;
+  if (c < 0x80) return 1;
+  if ((c & 0xE0) == 0xC0) {
+    len = 2;
+    cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3;
+    cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    len = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (byte(i + k) & 0x3F);
+  }
+  static constexpr uint32_t kMinForLength[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMinForLength[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return len;
+}
+
+// Normalizes a relative path lexically ("a/./b/../c" -> "a/c"); nullopt when
+// ".." would climb above the start.
+std::optional<std::string> normalize_relative(std::string_view dir) {
+  std::vector<std::string_view> parts;
+  size_t pos = 0;
+  while (pos <= dir.size()) {
+    const size_t slash = std::min(dir.find('/', pos), dir.size());
+    const std::string_view part = dir.substr(pos, slash - pos);
+    pos = slash + 1;
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      if (parts.empty()) return std::nullopt;
+      parts.pop_back();
+    } else {
+      parts.push_back(part);
+    }
+  }
+  std::string out;
+  for (const auto& p : parts) {
+    if (!out.empty()) out += '/';
+    out += p;
+  }
+  return out;
+}
+
+bool is_inside(const std::string& root, const std::string& path) {
+  if (path == root) return true;
+  const std::string prefix = root == "/" ? root : root + "/";
+  return path.compare(0, prefix.size(), prefix) == 0;
+}
+}  // namespace
+
+std::string json_quote(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size() + 2);
+  out += '"';
+  for (size_t i = 0; i < bytes.size();) {
+    const unsigned char c = static_cast<unsigned char>(bytes[i]);
+    if (c >= 0x80) {
+      const size_t len = utf8_sequence_length(bytes, i);
+      if (len == 0) {
+        out += "\\ufffd";
+        ++i;
+      } else {
+        out.append(bytes.substr(i, len));
+        i += len;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          out += fmt::format("\\u{:04x}", c);
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+    ++i;
+  }
+  out += '"';
+  return out;
+}
+
+std::string json_string_array(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += json_quote(items[i]);
+  }
+  out += ']';
+  return out;
+}
+
+ConfinedPath confine_path(const std::string& root, std::string_view dir) {
+  if (!dir.empty() && dir.front() == '/') return {{}, "outside root"};
+  // Lexical check first, so a path that climbs out is refused before we
+  // touch the file system (and never reveals what exists outside).
+  const auto relative = normalize_relative(dir);
+  if (!relative) return {{}, "outside root"};
+  const std::string joined = relative->empty() ? root : (root == "/" ? "/" : root + "/") + *relative;
+  if (joined.size() >= PATH_MAX) return {{}, std::strerror(ENAMETOOLONG)};
+  // Then the real path, which follows symlinks: one that leads out is refused.
+  std::unique_ptr<char, decltype(&std::free)> real(realpath(joined.c_str(), nullptr), &std::free);
+  if (!real) return {{}, std::strerror(errno)};
+  std::string resolved(real.get());
+  if (!is_inside(root, resolved)) return {{}, "outside root"};
+  return {std::move(resolved), {}};
+}
+
+std::string list_directory(const std::string& root, std::string_view dir) {
+  const ConfinedPath target = confine_path(root, dir);
+  if (!target.error.empty()) return "error: " + target.error;
+  struct CloseDir {
+    void operator()(DIR* d) const { closedir(d); }
+  };
+  std::unique_ptr<DIR, CloseDir> d(opendir(target.path.c_str()));
+  if (!d) return fmt::format("error: {}", std::strerror(errno));
+  std::vector<std::string> names;
+  while (const dirent* e = readdir(d.get())) {
+    const std::string_view name = e->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st {};
+    // No-follow: a symlink is listed as itself, never as what it points to
+    // (which may lie outside the root).
+    const bool is_dir = fstatat(dirfd(d.get()), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+    names.push_back(is_dir ? std::string(name) + "/" : std::string(name));
+  }
+  std::sort(names.begin(), names.end());
+  return json_string_array(names);
+}
+
+std::string os_description() {
+  utsname u{};
+  if (uname(&u) != 0) return "posix";
+  return fmt::format("posix {} {} {}", u.sysname, u.release, u.machine);
+}
+
+std::optional<std::string> handle_command(std::string_view line, const CommandContext& ctx) {
+  const std::string_view cmd = trim(line);
+  if (cmd.empty()) return std::nullopt;
+  if (cmd == "date") return ctx.ctime_now();
+  if (cmd == "os") return ctx.os_line;
+  if (cmd == "help") return std::string(kCommandHelp);
+  if (cmd == "ls") return list_directory(ctx.root, "");
+  if (cmd.size() > 3 && cmd.substr(0, 2) == "ls" && kWhitespace.find(cmd[2]) != std::string_view::npos) {
+    return list_directory(ctx.root, trim(cmd.substr(3)));
+  }
+  return fmt::format("[{}] {}", ctx.ctime_now(), line);
+}
+
+}  // namespace netlab::modes
