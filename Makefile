@@ -4,9 +4,9 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 DEBS       := cmake g++ make libcli11-dev libfmt-dev libgtest-dev libgmock-dev libreadline-dev \
-              python3 netcat-openbsd
+              python3 netcat-openbsd bash-completion zsh fish help2man
 
-.PHONY: all deps build build-asan run test test-release check-sanitize clean
+.PHONY: all deps build build-asan run test test-release check-sanitize install clean
 
 all: build
 
@@ -45,6 +45,10 @@ check-sanitize: build-asan
 	  ctest --output-on-failure -j $(JOBS) --timeout 180
 
 test: test-release check-sanitize
+
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
