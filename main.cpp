@@ -38,7 +38,8 @@ int main(int argc, char** argv) {
   netlab::modes::Runner runner;
   for (auto register_mode : {netlab::modes::register_tserv, netlab::modes::register_tclnt,
                              netlab::modes::register_userv, netlab::modes::register_uclnt,
-                             netlab::modes::register_cmdserv}) {
+                             netlab::modes::register_cmdserv, netlab::modes::register_chat_server,
+                             netlab::modes::register_chat_client}) {
     register_mode(app, runner);
   }
 

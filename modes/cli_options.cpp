@@ -21,32 +21,6 @@ CLI::Validator port_validator(net::Transport t) {
       "PORT");
 }
 
-// "--model" -> "MODEL", for --help.
-std::string metavar(const std::string& option) {
-  std::string out = option.substr(option.find_first_not_of('-'));
-  for (char& c : out) c = (c == '-') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
-template <typename T>
-void add_choice_option(CLI::App* sub, const std::string& name, T& target,
-                       std::vector<std::pair<std::string, T>> choices, const std::string& help) {
-  std::vector<std::string> names;
-  for (const auto& c : choices) names.push_back(c.first);
-  sub->add_option_function<std::string>(
-         name,
-         [&target, choices](const std::string& v) {
-           for (const auto& c : choices) {
-             if (c.first == v) target = c.second;
-           }
-         },
-         help)
-      ->check(CLI::IsMember(names))
-      ->type_name(metavar(name))
-      ->group("Server")
-      ->default_str(names.front());
-}
-
 CLI::Validator cidr_validator() {
   return CLI::Validator(
       [](std::string& value) -> std::string {
@@ -56,6 +30,12 @@ CLI::Validator cidr_validator() {
       "CIDR");
 }
 }  // namespace
+
+std::string metavar(const std::string& option) {
+  std::string out = option.substr(option.find_first_not_of('-'));
+  for (char& c : out) c = (c == '-') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
 
 std::string HelpFormatter::make_option_opts(const CLI::Option* opt) const {
   // CLI11's default adds validator names ("TEXT:PORT") and "Excludes: ..."
@@ -137,9 +117,11 @@ void add_request_server_options(CLI::App* sub, net::RequestServerOptions& o, Log
                      {"fork", net::Model::kFork},
                      {"iterative", net::Model::kIterative}},
                     "reactor (epoll, default), thread (one per client), fork (one process per client) "
-                    "or iterative (one client at a time)");
+                    "or iterative (one client at a time)")
+      ->group("Server");
   add_choice_option(sub, "--framing", o.framing, {{"line", net::Framing::kLine}, {"raw", net::Framing::kRaw}},
-                    "line (default): a request is a \\n-terminated line; raw: each read chunk is a request");
+                    "line (default): a request is a \\n-terminated line; raw: each read chunk is a request")
+      ->group("Server");
   sub->add_option("--max-line", o.max_line, "Longest accepted line in bytes; longer ones get an error")
       ->check(CLI::Range(size_t{1}, size_t{1} << 30))
       ->type_name("BYTES")

@@ -3,6 +3,10 @@
 // so --help, the completions and the behaviour agree.
 #include <CLI/CLI.hpp>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "net/address.hpp"
 #include "net/listener.hpp"
 #include "net/request_server.hpp"
@@ -34,6 +38,30 @@ void add_access_options(CLI::App* sub, net::AccessList& acl);
 // --model, --framing, --max-line, --one-shot, --max-clients, --idle-timeout,
 // plus address, access and log options: everything a request server takes.
 void add_request_server_options(CLI::App* sub, net::RequestServerOptions& o, LogOptions& log);
+
+// "--model" -> "MODEL": the value name shown in --help.
+std::string metavar(const std::string& option);
+
+// An option taking one of a fixed set of words, stored as T; the first
+// choice is the default. --help shows the choices.
+template <typename T>
+CLI::Option* add_choice_option(CLI::App* sub, const std::string& name, T& target,
+                               std::vector<std::pair<std::string, T>> choices, const std::string& help) {
+  std::vector<std::string> names;
+  for (const auto& c : choices) names.push_back(c.first);
+  return sub
+      ->add_option_function<std::string>(
+          name,
+          [&target, choices](const std::string& v) {
+            for (const auto& c : choices) {
+              if (c.first == v) target = c.second;
+            }
+          },
+          help)
+      ->check(CLI::IsMember(names))
+      ->type_name(metavar(name))
+      ->default_str(names.front());
+}
 
 // A footer listing examples, one per line, for --help.
 std::string examples(std::initializer_list<const char*> lines);

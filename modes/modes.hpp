@@ -18,5 +18,7 @@ void register_tclnt(CLI::App& app, Runner& runner);
 void register_userv(CLI::App& app, Runner& runner);
 void register_uclnt(CLI::App& app, Runner& runner);
 void register_cmdserv(CLI::App& app, Runner& runner);
+void register_chat_server(CLI::App& app, Runner& runner);
+void register_chat_client(CLI::App& app, Runner& runner);
 
 }  // namespace netlab::modes

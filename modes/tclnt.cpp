@@ -26,7 +26,8 @@ struct Options {
   std::vector<std::string> messages;
   bool one_shot = false;
   double timeout_s = 10;
-  size_t max_line = net::kDefaultMaxLine;
+  // Larger than any server's default --max-line: a reply is the request plus a prefix.
+  size_t max_line = 1024 * 1024;
   LogOptions log;
 };
 

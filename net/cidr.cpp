@@ -48,6 +48,16 @@ std::optional<Cidr> Cidr::parse(std::string_view text) {
       return std::nullopt;
     }
   }
+  // "::ffff:10.0.0.0/104" is an IPv4 network in IPv6 clothing; peers are
+  // compared as IPv4 (see address_bytes), so store it as one.
+  const auto* v6 = reinterpret_cast<const in6_addr*>(c.bytes_.data());
+  if (c.family_ == AF_INET6 && IN6_IS_ADDR_V4MAPPED(v6) && c.prefix_ >= 96) {
+    std::array<uint8_t, 16> v4{};
+    std::memcpy(v4.data(), c.bytes_.data() + 12, 4);
+    c.bytes_ = v4;
+    c.family_ = AF_INET;
+    c.prefix_ -= 96;
+  }
   return c;
 }
 

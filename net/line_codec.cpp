@@ -27,9 +27,9 @@ Frame next_frame(std::string_view input, Framing framing, size_t max_line, bool 
     f.consumed = nl + 1;
     return f;
   }
-  // No terminator yet. One extra byte is allowed for a '\r' whose '\n' is
-  // still in flight.
-  if (input.size() > max_line + 1 || (at_eof && strip_cr(input).size() > max_line)) {
+  // No terminator yet: already too long unless all that is over the limit
+  // is a '\r' whose '\n' is still in flight.
+  if (strip_cr(input).size() > max_line) {
     f.kind = Frame::Kind::kTooLong;
     return f;
   }

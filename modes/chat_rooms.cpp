@@ -1,0 +1,129 @@
+#include "modes/chat_rooms.hpp"
+
+#include <algorithm>
+
+namespace netlab::modes::chat {
+
+namespace {
+const std::vector<MemberId> kNoMembers;
+const std::deque<std::string> kNoHistory;
+
+// Decodes one UTF-8 code point at s[i]; returns its length, 0 if invalid.
+size_t decode_utf8(std::string_view s, size_t i, uint32_t& cp) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = b(i);
+  size_t len;
+  if (c < 0x80) {
+    cp = c;
+    return 1;
+  }
+  if ((c & 0xE0) == 0xC0) {
+    len = 2;
+    cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3;
+    cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    len = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    if ((b(i + k) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (b(i + k) & 0x3F);
+  }
+  static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return len;
+}
+
+bool is_space_or_control(uint32_t cp) {
+  return cp <= 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0xA0) || cp == 0x2028 || cp == 0x2029 ||
+         cp == 0x3000 || cp == 0xFEFF;
+}
+}  // namespace
+
+std::optional<std::string> name_problem(std::string_view name) {
+  if (name.empty()) return "empty name";
+  size_t chars = 0;
+  for (size_t i = 0; i < name.size();) {
+    uint32_t cp = 0;
+    const size_t len = decode_utf8(name, i, cp);
+    if (len == 0) return "not valid UTF-8";
+    if (is_space_or_control(cp)) return "spaces and control characters are not allowed";
+    i += len;
+    ++chars;
+  }
+  if (chars > kMaxNameChars) return "longer than 32 characters";
+  return std::nullopt;
+}
+
+JoinResult RoomDirectory::join(MemberId id, std::string name, std::string room) {
+  if (find_in_room(room, name)) return JoinResult::kNameTaken;
+  rooms_[room].members.push_back(id);
+  members_[id] = Member{std::move(name), std::move(room)};
+  return JoinResult::kJoined;
+}
+
+JoinResult RoomDirectory::move(MemberId id, std::string room) {
+  auto it = members_.find(id);
+  if (it == members_.end()) return JoinResult::kNameTaken;
+  if (it->second.room == room) return JoinResult::kJoined;
+  if (find_in_room(room, it->second.name)) return JoinResult::kNameTaken;
+  std::string name = it->second.name;
+  leave(id);
+  return join(id, std::move(name), std::move(room));
+}
+
+void RoomDirectory::leave(MemberId id) {
+  auto it = members_.find(id);
+  if (it == members_.end()) return;
+  auto room = rooms_.find(it->second.room);
+  if (room != rooms_.end()) {
+    auto& list = room->second.members;
+    list.erase(std::remove(list.begin(), list.end(), id), list.end());
+    if (list.empty()) rooms_.erase(room);
+  }
+  members_.erase(it);
+}
+
+const RoomDirectory::Member* RoomDirectory::find(MemberId id) const {
+  auto it = members_.find(id);
+  return it == members_.end() ? nullptr : &it->second;
+}
+
+std::optional<MemberId> RoomDirectory::find_in_room(std::string_view room, std::string_view name) const {
+  for (MemberId m : members(room)) {
+    if (members_.at(m).name == name) return m;
+  }
+  return std::nullopt;
+}
+
+const std::vector<MemberId>& RoomDirectory::members(std::string_view room) const {
+  auto it = rooms_.find(room);
+  return it == rooms_.end() ? kNoMembers : it->second.members;
+}
+
+std::vector<std::pair<std::string, size_t>> RoomDirectory::rooms() const {
+  std::vector<std::pair<std::string, size_t>> out;
+  for (const auto& [name, room] : rooms_) out.emplace_back(name, room.members.size());
+  return out;
+}
+
+void RoomDirectory::record(std::string_view room, std::string line) {
+  if (history_limit_ == 0) return;
+  auto it = rooms_.find(room);
+  if (it == rooms_.end()) return;
+  auto& h = it->second.history;
+  h.push_back(std::move(line));
+  while (h.size() > history_limit_) h.pop_front();
+}
+
+const std::deque<std::string>& RoomDirectory::history(std::string_view room) const {
+  auto it = rooms_.find(room);
+  return it == rooms_.end() ? kNoHistory : it->second.history;
+}
+
+}  // namespace netlab::modes::chat
