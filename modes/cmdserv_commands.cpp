@@ -3,7 +3,10 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -136,30 +139,58 @@ std::string json_string_array(const std::vector<std::string>& items) {
   return out;
 }
 
-ConfinedPath confine_path(const std::string& root, std::string_view dir) {
-  if (!dir.empty() && dir.front() == '/') return {{}, "outside root"};
+namespace {
+// openat2(RESOLVE_BENEATH), or -1 with errno (ENOSYS on kernels before 5.6).
+int open_beneath(int root_fd, const std::string& relative) {
+  open_how how{};
+  how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  return static_cast<int>(syscall(SYS_openat2, root_fd, relative.c_str(), &how, sizeof(how)));
+}
+}  // namespace
+
+ConfinedDir open_confined_dir(const std::string& root, std::string_view dir) {
+  if (dir.find('\0') != std::string_view::npos) return {-1, "invalid path"};
+  if (!dir.empty() && dir.front() == '/') return {-1, "outside root"};
   // Lexical check first, so a path that climbs out is refused before we
   // touch the file system (and never reveals what exists outside).
   const auto relative = normalize_relative(dir);
-  if (!relative) return {{}, "outside root"};
-  const std::string joined = relative->empty() ? root : (root == "/" ? "/" : root + "/") + *relative;
-  if (joined.size() >= PATH_MAX) return {{}, std::strerror(ENAMETOOLONG)};
-  // Then the real path, which follows symlinks: one that leads out is refused.
+  if (!relative) return {-1, "outside root"};
+  const std::string rel = relative->empty() ? "." : *relative;
+  if (root.size() + rel.size() + 1 >= PATH_MAX) return {-1, std::strerror(ENAMETOOLONG)};
+
+  const int root_fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) return {-1, std::strerror(errno)};
+  const int fd = open_beneath(root_fd, rel);
+  const int beneath_errno = errno;
+  ::close(root_fd);
+  if (fd >= 0) return {fd, {}};
+  if (beneath_errno != EXDEV && beneath_errno != ENOSYS && beneath_errno != EPERM) {
+    return {-1, std::strerror(beneath_errno)};
+  }
+  // EXDEV: some step left the root, or was an absolute symlink that may
+  // still point inside; ENOSYS/EPERM: no openat2 here. realpath decides.
+  const std::string joined = rel == "." ? root : (root == "/" ? "/" : root + "/") + rel;
   std::unique_ptr<char, decltype(&std::free)> real(realpath(joined.c_str(), nullptr), &std::free);
-  if (!real) return {{}, std::strerror(errno)};
-  std::string resolved(real.get());
-  if (!is_inside(root, resolved)) return {{}, "outside root"};
-  return {std::move(resolved), {}};
+  if (!real) return {-1, beneath_errno == EXDEV ? std::string("outside root") : std::strerror(errno)};
+  if (!is_inside(root, real.get())) return {-1, "outside root"};
+  const int real_fd = ::open(real.get(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (real_fd < 0) return {-1, std::strerror(errno)};
+  return {real_fd, {}};
 }
 
 std::string list_directory(const std::string& root, std::string_view dir) {
-  const ConfinedPath target = confine_path(root, dir);
+  const ConfinedDir target = open_confined_dir(root, dir);
   if (!target.error.empty()) return "error: " + target.error;
   struct CloseDir {
     void operator()(DIR* d) const { closedir(d); }
   };
-  std::unique_ptr<DIR, CloseDir> d(opendir(target.path.c_str()));
-  if (!d) return fmt::format("error: {}", std::strerror(errno));
+  std::unique_ptr<DIR, CloseDir> d(fdopendir(target.fd));
+  if (!d) {
+    const int err = errno;
+    ::close(target.fd);
+    return fmt::format("error: {}", std::strerror(err));
+  }
   std::vector<std::string> names;
   while (const dirent* e = readdir(d.get())) {
     const std::string_view name = e->d_name;

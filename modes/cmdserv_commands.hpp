@@ -16,14 +16,17 @@ namespace netlab::modes {
 std::string json_quote(std::string_view bytes);
 std::string json_string_array(const std::vector<std::string>& items);
 
-// Resolves DIR (relative to root, which must be canonical) to a real path
-// inside root, or an error text: "outside root" for absolute paths, ".." that
-// climbs out, or symlinks that lead out; strerror text when it is missing.
-struct ConfinedPath {
-  std::string path;   // canonical, inside root (valid when error is empty)
+// Opens DIR (relative to root, which must be canonical) as a directory,
+// never outside root: absolute paths, ".." that climbs out and symlinks that
+// lead out (dangling ones included) give the error "outside root". Uses
+// openat2(RESOLVE_BENEATH) so the kernel checks every step; where a symlink
+// with an absolute target stops it, realpath() decides whether the target
+// is still inside. Errors are strerror texts otherwise.
+struct ConfinedDir {
+  int fd = -1;        // owned by the caller when >= 0
   std::string error;  // non-empty on failure
 };
-ConfinedPath confine_path(const std::string& root, std::string_view dir);
+ConfinedDir open_confined_dir(const std::string& root, std::string_view dir);
 
 // The reply line (without '\n') to `ls DIR`: a JSON array of sorted entry
 // names, directories with a trailing '/', hidden files included.
