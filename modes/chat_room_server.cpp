@@ -252,6 +252,10 @@ class RoomServer {
     if (it == clients_.end()) return;
     net::Connection& conn = *it->second.conn;
     conn.send(bytes);
+    if (conn.output_size() <= o_.max_queue) return;
+    // Writes are batched per loop iteration; only what the kernel refuses
+    // now counts against the member.
+    conn.flush();
     if (conn.is_open() && conn.output_size() > o_.max_queue) slow_.push_back(id);
   }
 

@@ -9,12 +9,16 @@
 // does that later (EventLoop::defer), because close() is usually reached from
 // inside this object's own event handler.
 //
+// Writes are batched: send() queues, and the queue is written once at the
+// end of the loop iteration (EventLoop::defer).
+//
 // Backpressure: while the output buffer holds max_output bytes or more, the
 // connection stops reading (a peer that never reads its replies cannot make
 // us buffer without bound); reading resumes once the output falls under half.
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string_view>
 
 #include "net/address.hpp"
@@ -51,6 +55,7 @@ class Connection {
 
   void start();  // begin reading
   void send(std::string_view bytes);
+  void flush();  // write what is queued now instead of at the end of the iteration
   void close_after_flush();
   void close();
 
@@ -79,6 +84,8 @@ class Connection {
   bool peer_eof_ = false;
   bool paused_ = false;
   bool in_process_ = false;  // guards against re-entering process_input()
+  bool flush_scheduled_ = false;  // a deferred handle_write() is queued
+  std::shared_ptr<char> lifetime_ = std::make_shared<char>();  // lets that deferred write see we are gone
   uint32_t interest_ = 0;
   Buffer input_;
   Buffer output_;
