@@ -1,0 +1,509 @@
+// Unit tests of the command server's protocol (modes/cmdserv_commands): the
+// commands, the path confinement of `ls DIR` and the JSON escaping of names.
+// No sockets: the directory trees live in a fresh directory under /tmp.
+#include "modes/cmdserv_commands.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace netlab::modes {
+namespace {
+
+using namespace std::string_literals;
+
+constexpr const char* kFakeCtime = "Thu Nov  5 11:31:22 2026";
+
+[[noreturn]] void die(const std::string& what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+
+// Removes everything below the directory fd, by file descriptor rather than
+// path, so trees deeper than PATH_MAX and odd names go too.
+void remove_below(int dirfd) {
+  DIR* d = ::fdopendir(::dup(dirfd));
+  if (d == nullptr) return;
+  std::vector<std::string> names;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string_view name = e->d_name;
+    if (name != "." && name != "..") names.emplace_back(name);
+  }
+  ::closedir(d);
+  for (const auto& name : names) {
+    struct stat st {};
+    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+      ::fchmodat(dirfd, name.c_str(), 0700, 0);
+      const int sub =
+          ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub >= 0) {
+        remove_below(sub);
+        ::close(sub);
+      }
+      ::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR);
+    } else {
+      ::unlinkat(dirfd, name.c_str(), 0);
+    }
+  }
+}
+
+// A tree under /tmp: base/root is the server's root, base/outside and
+// base/root-evil (sharing root's name as a prefix) lie outside it.
+class CmdservTree : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/netlab-cmd-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) die("mkdtemp");
+    std::unique_ptr<char, decltype(&std::free)> real(::realpath(tmpl, nullptr), &std::free);
+    if (!real) die("realpath");
+    base_ = real.get();
+    mkdir_abs(base_ + "/root");
+    mkdir_abs(base_ + "/outside");
+    mkdir_abs(base_ + "/root-evil");
+    touch_abs(base_ + "/outside/secret.txt");
+    touch_abs(base_ + "/root-evil/secret.txt");
+    root_ = base_ + "/root";
+  }
+
+  void TearDown() override {
+    const int fd = ::open(base_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+      remove_below(fd);
+      ::close(fd);
+    }
+    ::rmdir(base_.c_str());
+  }
+
+  static void mkdir_abs(const std::string& path) {
+    if (::mkdir(path.c_str(), 0755) != 0) die("mkdir " + path);
+  }
+  static void touch_abs(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) die("create " + path);
+    ::close(fd);
+  }
+  // Relative to the root.
+  void mkdir(const std::string& rel) const { mkdir_abs(root_ + "/" + rel); }
+  void touch(const std::string& rel) const { touch_abs(root_ + "/" + rel); }
+  void symlink(const std::string& target, const std::string& rel) const {
+    const std::string link = root_ + "/" + rel;
+    if (::symlink(target.c_str(), link.c_str()) != 0) die("symlink " + link);
+  }
+  bool exists_abs(const std::string& path) const {
+    struct stat st {};
+    return ::lstat(path.c_str(), &st) == 0;
+  }
+
+  std::string ls(std::string_view dir) const { return list_directory(root_, dir); }
+
+  CommandContext context() const {
+    return {root_, [] { return std::string(kFakeCtime); }, "posix Test 1.0 x"};
+  }
+
+  std::string base_;
+  std::string root_;  // canonical
+};
+
+// ------------------------------------------------------------ json_quote
+
+TEST(CmdservJson, EscapesQuotesBackslashesAndControlCharacters) {
+  EXPECT_EQ(json_quote(""), R"("")");
+  EXPECT_EQ(json_quote("plain name.txt"), R"("plain name.txt")");
+  EXPECT_EQ(json_quote("a\"b"), R"("a\"b")");
+  EXPECT_EQ(json_quote("a\\b"), R"("a\\b")");
+  EXPECT_EQ(json_quote("\b\f\n\r\t"), R"("\b\f\n\r\t")");
+  EXPECT_EQ(json_quote("nul\0x"s), R"("nul\u0000x")");
+  EXPECT_EQ(json_quote("\x01\x1b[31m\x1f"), R"("\u0001\u001b[31m\u001f")");
+  EXPECT_EQ(json_quote("/ and ' stay"), R"("/ and ' stay")");
+  // DEL needs no escape in JSON, but an escape is valid JSON too.
+  const std::string del = json_quote("\x7f");
+  EXPECT_TRUE(del == "\"\x7f\"" || del == R"("\u007f")") << del;
+  // Nothing below 0x20 may pass through raw: JSON forbids it.
+  for (int c = 0; c < 0x20; ++c) {
+    const std::string q = json_quote(std::string(1, static_cast<char>(c)));
+    EXPECT_EQ(q.find(static_cast<char>(c), 1), std::string::npos) << "byte " << c << " -> " << q;
+    EXPECT_EQ(q.substr(0, 2), "\"\\") << "byte " << c;
+  }
+}
+
+TEST(CmdservJson, KeepsValidUtf8AsIs) {
+  EXPECT_EQ(json_quote("中文目录"), "\"中文目录\"");
+  EXPECT_EQ(json_quote("caf\xc3\xa9"), "\"caf\xc3\xa9\"");            // U+00E9
+  EXPECT_EQ(json_quote("\xe2\x82\xac"), "\"\xe2\x82\xac\"");          // U+20AC
+  EXPECT_EQ(json_quote("\xf0\x9f\x98\x80"), "\"\xf0\x9f\x98\x80\"");  // U+1F600
+  EXPECT_EQ(json_quote("\xf4\x8f\xbf\xbf"), "\"\xf4\x8f\xbf\xbf\"");  // U+10FFFF
+  EXPECT_EQ(json_quote("\xed\x9f\xbf\xee\x80\x80"),
+            "\"\xed\x9f\xbf\xee\x80\x80\"");  // U+D7FF U+E000
+}
+
+TEST(CmdservJson, ReplacesEachByteOfAnInvalidSequence) {
+  const std::string r = "\\ufffd";
+  EXPECT_EQ(json_quote("\x80"), "\"" + r + "\"");  // lone continuation byte
+  EXPECT_EQ(json_quote("a\xbfz"), "\"a" + r + "z\"");
+  EXPECT_EQ(json_quote("\xc0\xaf"), "\"" + r + r + "\"");                  // overlong '/'
+  EXPECT_EQ(json_quote("\xe0\x80\xaf"), "\"" + r + r + r + "\"");          // overlong, 3 bytes
+  EXPECT_EQ(json_quote("\xf0\x80\x80\xaf"), "\"" + r + r + r + r + "\"");  // overlong, 4 bytes
+  EXPECT_EQ(json_quote("\xed\xa0\x80"), "\"" + r + r + r + "\"");          // surrogate U+D800
+  EXPECT_EQ(json_quote("\xed\xbf\xbf"), "\"" + r + r + r + "\"");          // surrogate U+DFFF
+  EXPECT_EQ(json_quote("\xf4\x90\x80\x80"), "\"" + r + r + r + r + "\"");  // past U+10FFFF
+  EXPECT_EQ(json_quote("\xff\xfe"), "\"" + r + r + "\"");
+  EXPECT_EQ(json_quote("\xf8\x88\x80\x80\x80"), "\"" + r + r + r + r + r + "\"");  // 5-byte form
+  EXPECT_EQ(json_quote("ok\xe4\xb8"), "\"ok" + r + r + "\"");  // truncated at the end
+  EXPECT_EQ(json_quote("\xe4\xb8"
+                       "a"),
+            "\"" + r + r + "a\"");  // cut short by ASCII
+  EXPECT_EQ(json_quote("\xe4\xb8\xad\xff\xe6\x96\x87"), "\"\xe4\xb8\xad" + r + "\xe6\x96\x87\"");
+  EXPECT_EQ(json_quote("\xff\""), "\"" + r + "\\\"\"");
+}
+
+TEST(CmdservJson, ArrayJoinsQuotedItems) {
+  EXPECT_EQ(json_string_array({}), "[]");
+  EXPECT_EQ(json_string_array({"a"}), R"(["a"])");
+  EXPECT_EQ(json_string_array({"a", "b/", "q\"", "\xff"}), R"(["a", "b/", "q\"", "\ufffd"])");
+}
+
+// ------------------------------------------------------------ commands
+
+TEST(CmdservCommand, DateRepliesWithTheInjectedCtime) {
+  int calls = 0;
+  const CommandContext ctx{"/",
+                           [&calls] {
+                             ++calls;
+                             return std::string(kFakeCtime);
+                           },
+                           "posix X"};
+  EXPECT_EQ(handle_command("date", ctx), std::string(kFakeCtime));
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(CmdservCommand, OsDescribesTheKernelFromUname) {
+  utsname u{};
+  ASSERT_EQ(::uname(&u), 0);
+  const std::string want = "posix "s + u.sysname + " " + u.release + " " + u.machine;
+  EXPECT_EQ(os_description(), want);
+  const CommandContext ctx{"/", [] { return std::string(kFakeCtime); }, os_description()};
+  EXPECT_EQ(handle_command("os", ctx), want);
+}
+
+TEST(CmdservCommand, HelpNamesEveryCommandOnOneLine) {
+  const CommandContext ctx{"/", [] { return std::string(kFakeCtime); }, "posix X"};
+  const auto help = handle_command("help", ctx);
+  ASSERT_TRUE(help);
+  EXPECT_EQ(*help, kCommandHelp);
+  EXPECT_EQ(help->find('\n'), std::string::npos);
+  for (const char* word : {"date", "os", "ls", "help"})
+    EXPECT_NE(help->find(word), std::string::npos) << word;
+}
+
+TEST(CmdservCommand, EmptyAndBlankLinesGetNoReply) {
+  const CommandContext ctx{"/", [] { return std::string(kFakeCtime); }, "posix X"};
+  for (const char* line : {"", " ", "\t", "\r", "   \t  ", " \t\v\f\r"}) {
+    EXPECT_EQ(handle_command(line, ctx), std::nullopt)
+        << ::testing::PrintToString(std::string(line));
+  }
+}
+
+TEST(CmdservCommand, MatchesCommandsAfterTrimmingWhitespace) {
+  const CommandContext ctx{"/", [] { return std::string(kFakeCtime); }, "posix X"};
+  for (const char* line : {" date", "date ", "\tdate\t", "  date \r", "\vdate\f"}) {
+    EXPECT_EQ(handle_command(line, ctx), std::string(kFakeCtime))
+        << ::testing::PrintToString(std::string(line));
+  }
+  EXPECT_EQ(handle_command("  os  ", ctx), "posix X");
+  EXPECT_EQ(handle_command("\thelp\r", ctx), std::string(kCommandHelp));
+}
+
+TEST(CmdservCommand, AnythingElseIsEchoedWithTheTimestamp) {
+  const CommandContext ctx{"/", [] { return std::string(kFakeCtime); }, "posix X"};
+  const std::string stamp = "["s + kFakeCtime + "] ";
+  for (const char* text :
+       {"hello", "hello world", "DATE", "Date", "dates", "date now", "os x", "help me", "lsx",
+        "ls-la", "id", "date; id", "$(id)", "`id`", "date && id", "date | sh", "你好"}) {
+    EXPECT_EQ(handle_command(text, ctx), stamp + text) << text;
+  }
+}
+
+TEST_F(CmdservTree, NoCommandEverReachesAShell) {
+  const CommandContext ctx = context();
+  const std::string marker = base_ + "/pwned";
+  const std::string stamp = "["s + kFakeCtime + "] ";
+  for (const std::string& text :
+       {"date; touch " + marker, "$(touch " + marker + ")", "`touch " + marker + "`",
+        "help && touch " + marker, "os | touch " + marker, "touch " + marker, "ls;touch " + marker,
+        "ls|touch " + marker}) {
+    EXPECT_EQ(handle_command(text, ctx), stamp + text);
+  }
+  // `ls ARG` is a path and only a path: these name directories that do not exist.
+  for (const std::string& text :
+       {"ls ; touch " + marker, "ls $(touch " + marker + ")", "ls `touch " + marker + "`",
+        "ls sub; rm -rf /"s, "ls && touch " + marker}) {
+    const auto reply = handle_command(text, ctx);
+    ASSERT_TRUE(reply) << text;
+    EXPECT_EQ(reply->rfind("error: ", 0), 0u) << text << " -> " << *reply;
+  }
+  EXPECT_FALSE(exists_abs(marker)) << "a shell ran";
+  EXPECT_TRUE(exists_abs(root_)) << "a shell ran";
+}
+
+// ------------------------------------------------------------ ls and the root
+
+TEST_F(CmdservTree, ListsTheRootSortedWithHiddenFilesAndDirectorySlashes) {
+  touch("b.txt");
+  touch("a.txt");
+  touch(".hidden");
+  touch("Zed");
+  touch("中文");
+  mkdir("sub");
+  mkdir(".config");
+  // Byte order: '.' < 'Z' < 'a' < 's' < UTF-8 lead bytes.
+  const std::string want = R"([".config/", ".hidden", "Zed", "a.txt", "b.txt", "sub/", "中文"])";
+  EXPECT_EQ(ls(""), want);
+  EXPECT_EQ(ls("."), want);
+  EXPECT_EQ(ls("./"), want);
+  const CommandContext ctx = context();
+  EXPECT_EQ(handle_command("ls", ctx), want);
+  EXPECT_EQ(handle_command("  ls  ", ctx), want);
+  EXPECT_EQ(handle_command("ls .", ctx), want);
+  EXPECT_EQ(handle_command("ls\t.", ctx), want);
+}
+
+TEST_F(CmdservTree, ListsAnEmptyDirectoryAsAnEmptyArray) {
+  mkdir("empty");
+  EXPECT_EQ(ls("empty"), "[]");
+}
+
+TEST_F(CmdservTree, ListsSubdirectoriesAndNestedOnes) {
+  mkdir("sub");
+  touch("sub/inner.txt");
+  mkdir("sub/deeper");
+  touch("sub/deeper/leaf");
+  mkdir("my dir");
+  touch("my dir/x");
+  const CommandContext ctx = context();
+  EXPECT_EQ(handle_command("ls sub", ctx), R"(["deeper/", "inner.txt"])");
+  EXPECT_EQ(handle_command("ls  sub/ ", ctx), R"(["deeper/", "inner.txt"])");
+  EXPECT_EQ(handle_command("ls sub/deeper", ctx), R"(["leaf"])");
+  EXPECT_EQ(handle_command("ls ./sub/./deeper/", ctx), R"(["leaf"])");
+  EXPECT_EQ(handle_command("ls sub//deeper", ctx), R"(["leaf"])");
+  EXPECT_EQ(handle_command("ls my dir", ctx), R"(["x"])");
+}
+
+TEST_F(CmdservTree, DotDotThatStaysInsideIsAllowed) {
+  mkdir("a");
+  mkdir("b");
+  touch("b/in-b");
+  EXPECT_EQ(ls("a/../b"), R"(["in-b"])");
+  EXPECT_EQ(ls("a/.."), R"(["a/", "b/"])");
+  EXPECT_EQ(ls("a/../a/../b/"), R"(["in-b"])");
+}
+
+TEST_F(CmdservTree, DotDotThatClimbsOutIsOutsideRoot) {
+  mkdir("a");
+  for (const char* dir : {"..", "../", "./..", "a/../..", "a/../../outside", "../outside",
+                          "../../../../../../../..", "a/b/../../.."}) {
+    EXPECT_EQ(ls(dir), "error: outside root") << dir;
+  }
+  const CommandContext ctx = context();
+  EXPECT_EQ(handle_command("ls ..", ctx), "error: outside root");
+  EXPECT_EQ(handle_command("ls\t../outside ", ctx), "error: outside root");
+}
+
+TEST_F(CmdservTree, AbsolutePathsAreOutsideRoot) {
+  for (const std::string& dir :
+       {"/"s, "/etc"s, "//etc"s, "/tmp"s, base_ + "/outside", base_ + "/root-evil"}) {
+    EXPECT_EQ(ls(dir), "error: outside root") << dir;
+  }
+  EXPECT_EQ(handle_command("ls /etc", context()), "error: outside root");
+}
+
+TEST_F(CmdservTree, SymlinksThatLeaveTheRootAreOutsideRoot) {
+  mkdir("sub");
+  symlink("/etc", "escape");
+  symlink(base_ + "/outside", "abs-out");
+  symlink("..", "up");
+  symlink("../outside", "rel-out");
+  symlink("../root-evil", "evil");  // shares the root's path as a prefix
+  symlink("../../outside", "sub/deep-out");
+  symlink("/", "slash");
+  for (const char* dir : {"escape", "escape/", "abs-out", "up", "up/outside", "rel-out", "evil",
+                          "sub/deep-out", "slash", "slash/tmp"}) {
+    EXPECT_EQ(ls(dir), "error: outside root") << dir;
+  }
+  EXPECT_EQ(handle_command("ls escape", context()), "error: outside root");
+}
+
+TEST_F(CmdservTree, SymlinksThatLeaveTheRootRevealNothingOutside) {
+  // Whether something exists outside the root must not show: a missing name
+  // beyond an escaping symlink is as "outside" as an existing one.
+  symlink(base_ + "/outside", "out");
+  symlink(base_ + "/outside/no-such-dir", "dangling-out");
+  symlink("../outside/no-such-dir", "rel-dangling-out");
+  EXPECT_EQ(ls("out/secret.txt"), "error: outside root");
+  EXPECT_EQ(ls("out/no-such-dir"), "error: outside root");
+  EXPECT_EQ(ls("dangling-out"), "error: outside root");
+  EXPECT_EQ(ls("rel-dangling-out"), "error: outside root");
+  EXPECT_EQ(ls("rel-dangling-out/deeper"), "error: outside root");
+}
+
+TEST_F(CmdservTree, SymlinksInsideTheRootAreFollowed) {
+  mkdir("sub");
+  touch("sub/inner.txt");
+  symlink("sub", "rel-in");
+  symlink(root_ + "/sub", "abs-in");
+  symlink(".", "self");
+  EXPECT_EQ(ls("rel-in"), R"(["inner.txt"])");
+  EXPECT_EQ(ls("abs-in"), R"(["inner.txt"])");
+  EXPECT_EQ(ls("self/sub"), R"(["inner.txt"])");
+  // A symlink is listed as itself (no '/'), never as what it points to.
+  EXPECT_EQ(ls(""), R"(["abs-in", "rel-in", "self", "sub/"])");
+}
+
+TEST_F(CmdservTree, SymlinkLoopsAndDanglingLinksAreErrors) {
+  symlink("loop", "loop");
+  symlink("missing-target", "dangling");
+  EXPECT_EQ(ls("loop"), "error: "s + std::strerror(ELOOP));
+  EXPECT_EQ(ls("dangling"), "error: No such file or directory");
+}
+
+TEST_F(CmdservTree, DotsInsideNamesAreOrdinaryNames) {
+  mkdir("x..y");
+  touch("x..y/f1");
+  mkdir("...");
+  touch(".../f2");
+  mkdir("..hidden");
+  touch("..hidden/f3");
+  mkdir("trail..");
+  touch("trail../f4");
+  EXPECT_EQ(ls("x..y"), R"(["f1"])");
+  EXPECT_EQ(ls("..."), R"(["f2"])");
+  EXPECT_EQ(ls("..hidden"), R"(["f3"])");
+  EXPECT_EQ(ls("trail.."), R"(["f4"])");
+  EXPECT_EQ(ls("x..y/../..."), R"(["f2"])");
+  EXPECT_EQ(ls(""), R"([".../", "..hidden/", "trail../", "x..y/"])");
+}
+
+TEST_F(CmdservTree, MissingDirectoriesAndFilesAreErrors) {
+  touch("file.txt");
+  mkdir("sub");
+  EXPECT_EQ(ls("missing"), "error: No such file or directory");
+  EXPECT_EQ(ls("sub/missing/deeper"), "error: No such file or directory");
+  EXPECT_EQ(ls("file.txt"), "error: Not a directory");
+  EXPECT_EQ(ls("file.txt/"), "error: Not a directory");
+  EXPECT_EQ(handle_command("ls missing", context()), "error: No such file or directory");
+}
+
+TEST_F(CmdservTree, UnreadableDirectoryIsAnError) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root reads every directory";
+  mkdir("locked");
+  ASSERT_EQ(::chmod((root_ + "/locked").c_str(), 0), 0);
+  EXPECT_EQ(ls("locked"), "error: Permission denied");
+}
+
+TEST_F(CmdservTree, NamesWithNulBytesNeverListAnotherDirectory) {
+  // No file name holds a NUL; "sub\0x" must not be cut short to "sub".
+  mkdir("sub");
+  touch("sub/inner.txt");
+  for (const std::string& dir : {"sub\0x"s, "sub\0"s, "\0"s, "sub/\0"s}) {
+    EXPECT_EQ(ls(dir).rfind("error: ", 0), 0u)
+        << ::testing::PrintToString(dir) << " -> " << ls(dir);
+  }
+}
+
+TEST_F(CmdservTree, OverlongPathsAreErrorsNotCrashes) {
+  mkdir("sub");
+  // Longer than PATH_MAX, nothing of it exists.
+  std::string missing;
+  while (missing.size() <= PATH_MAX) missing += "component/";
+  EXPECT_EQ(ls(missing), "error: "s + std::strerror(ENAMETOOLONG));
+  // One component longer than NAME_MAX.
+  EXPECT_EQ(ls(std::string(NAME_MAX + 1, 'n')), "error: "s + std::strerror(ENAMETOOLONG));
+  // Far longer than PATH_MAX and climbing out: still only "outside root".
+  std::string climbing;
+  while (climbing.size() <= 2 * PATH_MAX) climbing += "../";
+  EXPECT_EQ(ls(climbing), "error: outside root");
+  // Long only before normalization: either listed or refused, never a crash.
+  std::string dots;
+  while (dots.size() <= PATH_MAX) dots += "./";
+  const std::string reply = ls(dots + "sub");
+  EXPECT_TRUE(reply == "[]" || reply.rfind("error: ", 0) == 0) << reply;
+}
+
+TEST_F(CmdservTree, ExistingTreeDeeperThanPathMaxIsAnError) {
+  // Built with mkdirat/openat, since its path is too long for mkdir().
+  const std::string component(200, 'd');
+  int fd = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  std::string rel;
+  while (rel.size() <= PATH_MAX + 200) {
+    ASSERT_EQ(::mkdirat(fd, component.c_str(), 0755), 0) << std::strerror(errno);
+    const int next = ::openat(fd, component.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ::close(fd);
+    ASSERT_GE(next, 0);
+    fd = next;
+    rel += (rel.empty() ? "" : "/") + component;
+  }
+  ::close(fd);
+  const std::string reply = ls(rel);
+  EXPECT_EQ(reply, "error: "s + std::strerror(ENAMETOOLONG));
+  EXPECT_EQ(handle_command("ls " + rel, context()), reply);
+}
+
+TEST_F(CmdservTree, NonUtf8NamesAreListedWithReplacementCharacters) {
+  touch("bad\xff.bin");
+  touch("\xc0\xaf");
+  mkdir("dir\xfe");
+  touch("dir\xfe/inside");
+  touch("ok-\xe4\xb8\xad");
+  EXPECT_EQ(ls(""),
+            R"(["bad\ufffd.bin", "dir\ufffd/", "ok-)"s + "\xe4\xb8\xad" + R"(", "\ufffd\ufffd"])");
+  // The raw bytes still name the directory in a request.
+  EXPECT_EQ(ls("dir\xfe"), R"(["inside"])");
+}
+
+TEST_F(CmdservTree, NamesAreJsonEscaped) {
+  touch("q\"uote");
+  touch("back\\slash");
+  touch("new\nline");
+  touch("tab\tch");
+  touch("cr\rx");
+  touch(
+      "ctl\x01"
+      "x");
+  touch("esc\x1b[31mred");
+  touch("del\x7f");
+  mkdir("dir\"\\\n");
+  const std::string reply = ls("");
+  EXPECT_EQ(reply.find('\n'), std::string::npos) << "a name broke the reply line: " << reply;
+  EXPECT_EQ(reply.find('\x1b'), std::string::npos) << reply;
+  for (const char* escaped :
+       {R"("q\"uote")", R"("back\\slash")", R"("new\nline")", R"("tab\tch")", R"("cr\rx")",
+        R"("ctl\u0001x")", R"("esc\u001b[31mred")", R"("dir\"\\\n/")"}) {
+    EXPECT_NE(reply.find(escaped), std::string::npos) << escaped << " not in " << reply;
+  }
+  // Sorted by the raw bytes of the names.
+  const std::vector<std::string_view> order = {R"("back)", R"("cr)",  R"("ctl)",
+                                               R"("del)",  R"("dir)", R"("esc)",
+                                               R"("new)",  R"("q)",   R"("tab)"};
+  size_t at = 0;
+  for (const auto& prefix : order) {
+    const size_t pos = reply.find(prefix, at);
+    ASSERT_NE(pos, std::string::npos) << prefix << " out of order in " << reply;
+    at = pos + 1;
+  }
+}
+
+}  // namespace
+}  // namespace netlab::modes
