@@ -9,11 +9,13 @@
 #     subcommand names, and the values of enumerated options ({a,b} in --help)
 #     must match exactly. --host/--port/--unix/--root must complete hosts,
 #     services, files and directories.
-#  2. Drives each shell that is installed for a few real completions
-#     (bash always, with bash-completion when present; zsh and fish when
-#     installed, skipped otherwise).
+#  2. Drives each shell that is installed for real completions (bash always,
+#     with bash-completion when present; zsh and fish when installed, skipped
+#     otherwise). zsh runs interactively in a pty (zsh/zpty) with compinit and
+#     _netlab in $fpath, gets LINE and TAB typed, and reports the matches and
+#     the resulting line; with zsh, part 1 is also checked live.
 # bash answers part 1 by running its completion function; zsh and fish may be
-# absent, so their files are read: one spec / `complete` per line (see the
+# absent, so their files are read too: one spec / `complete` per line (see the
 # comments at the top of those files).
 set -u
 export LC_ALL=C # one sort order for sort and comm
@@ -23,7 +25,7 @@ if [ $# -ne 2 ]; then
     exit 64
 fi
 NETLAB=$1
-DIR=$2
+DIR=$(cd "$2" && pwd) || exit 1 # absolute: the zsh checks run in another directory
 BASH_FILE=$DIR/netlab.bash
 ZSH_FILE=$DIR/_netlab
 FISH_FILE=$DIR/netlab.fish
@@ -56,13 +58,19 @@ help_options() {
         tr ',' '\n' | grep -E '^-' | sort -u
 }
 
-# "OPTION v1 v2 ..." for each option with an enumerated value ({a,b,c}).
+# "OPTION v1 v2 ..." for each option with an enumerated value: {a,b,c} in the
+# option column of --help ("  --model {a,b}=a    ..." or "  --model=MODEL:{a,b}").
 help_enums() {
-    "$NETLAB" "$@" --help | grep -E '^  -.*:\{[^}]*\}' |
-        sed -E 's/^  ([^ ]+) [^{]*\{([^}]*)\}.*/\1 \2/' |
-        while read -r forms values; do
-            echo "${forms##*,} ${values//,/ }"
-        done
+    local line col forms values
+    "$NETLAB" "$@" --help | grep -E '^  -' | while IFS= read -r line; do
+        col=${line#  }
+        col=${col%%  *}
+        [[ $col =~ \{([^}]*)\} ]] || continue
+        values=${BASH_REMATCH[1]}
+        [[ $col =~ ^(-[-A-Za-z0-9,]*[A-Za-z0-9]) ]] || continue
+        forms=${BASH_REMATCH[1]}
+        echo "${forms##*,} ${values//,/ }"
+    done
 }
 
 # ---------------------------------------------------------------- bash
@@ -293,6 +301,12 @@ compare "netlab.fish subcommands" "$tmp/subs.help" "$tmp/subs.fish"
 extra=$(comm -13 "$tmp/subs.help" "$tmp/subs.fish-conds" | tr '\n' ' ')
 [ -z "$extra" ] || fail "netlab.fish: conditions name unknown subcommands: $extra"
 
+# Guard against a --help format change silently emptying the value checks.
+while read -r sub; do help_enums "$sub"; done <"$tmp/subs.help" >"$tmp/enums.all"
+if ! grep -q -- '^--model ' "$tmp/enums.all"; then
+    fail "no enumerated values ({a,b,...}) found for --model in any 'netlab SUB --help'"
+fi
+
 # netlab's own options (before a subcommand), then each subcommand's.
 for sub in "" $(cat "$tmp/subs.help"); do
     name=${sub:-netlab}
@@ -401,59 +415,207 @@ for variant in "${bash_variants[@]}"; do
     fi
 done
 
-# --- zsh: complete through a real zle in a pty (zsh/zpty), with compinit.
+# --- zsh: a real interactive `zsh -f -i` in a pty (zsh/zpty) with compinit,
+# typing LINE and TAB the way a user does. _netlab is loaded the two ways the
+# file supports: autoloaded from $fpath by compinit (`#compdef netlab`), and
+# `source`d after compinit. A compadd wrapper records the matches compadd
+# accepts (after zsh's own matching); a second key then reports $BUFFER, i.e.
+# what TAB inserted.
 if command -v zsh >/dev/null 2>&1; then
     zsh -n "$ZSH_FILE" || fail "zsh -n: syntax error in $ZSH_FILE"
-    # Runs a real zle (vared) in a pty with compinit and our _netlab in fpath,
-    # types LINE and TAB, and records every match handed to compadd.
-    cat >"$tmp/drive.zsh" <<'EOF'
-zmodload zsh/zpty || exit 3
-comptest() {
+
+    # Sourced by the zsh in the pty. $ZSH_MODE: fpath or source.
+    cat >"$tmp/zsh-setup.zsh" <<'EOF'
+PS1='' RPS1='' PS2='' PROMPT_EOL_MARK='' LISTMAX=100000
+unsetopt beep
+bindkey -e
+if [[ $ZSH_MODE == fpath ]]; then
     fpath=("$COMPDIR" $fpath)
     autoload -Uz compinit && compinit -u -D
-    typeset -ga found=()
-    compadd() {
-        local -a got
-        builtin compadd -O got "$@"
-        found+=("${got[@]}")
-        builtin compadd "$@"
-    }
-    bindkey '^I' complete-word
-    zle -C complete-word complete-word netlab-complete-word
-    netlab-complete-word() {
-        unset 'compstate[vared]'
-        _main_complete "$@"
-        print -rn -- $'\x02'
-        print -rl -- "${found[@]}"
-        print -rn -- $'\x03'
-        exit
-    }
-    vared -c buffer
+else
+    autoload -Uz compinit && compinit -u -D
+    pushd -q "$COMPDIR"; source _netlab; popd -q # as a user in that directory would
+fi
+typeset -ga __netlab_found
+# Calls with -O, -A or -D only ask compadd which words match (_describe,
+# _arguments do); the others add matches: record those.
+compadd() {
+    local __a
+    for __a in "${@[1,(i)(-|--)]}"; do
+        if [[ $__a == -[[:alnum:]]#[OAD]* ]]; then
+            builtin compadd "$@"
+            return
+        fi
+    done
+    local -a __hits
+    builtin compadd -A __hits "$@"
+    __netlab_found+=("${__hits[@]}")
+    builtin compadd "$@"
 }
-zpty -b comp comptest
-zpty -n -w comp "$LINE"$'\t'
-out=''
-while zpty -r comp chunk; do
-    out+=$chunk
-    [[ $out == *$'\x03'* ]] && break
-done
-zpty -d comp
-out=${out#*$'\x02'}
-out=${out%%$'\x03'*}
-print -r -- "${out//$'\r'/}"
+__netlab_complete() {
+    __netlab_found=()
+    _main_complete
+    local ret=$?
+    print -rn -- $'\x02'
+    print -rl -- "${__netlab_found[@]}"
+    print -rn -- $'\x03'
+    return ret
+}
+# Reports $BUFFER, then drops the line for the next one.
+__netlab_buffer() {
+    print -rn -- $'\x1c'"$BUFFER"$'\x1d'
+    BUFFER=''
+    zle .send-break
+}
+# zle is ready for keys (typed earlier, they would reach the tty in cooked mode).
+zle-line-init() { print -rn -- $'\x01'; }
+zle -C __netlab_complete complete-word __netlab_complete
+zle -N __netlab_buffer
+zle -N zle-line-init
+bindkey '^I' __netlab_complete
+bindkey '^X^B' __netlab_buffer
 EOF
-    # zsh_complete LINE: prints what TAB at the end of LINE offers.
-    zsh_complete() {
-        COMPDIR=$DIR LINE=$1 timeout 20 zsh -f "$tmp/drive.zsh"
+
+    # zsh -f zsh-drive.zsh: for line N of $QUERIES, types it, TAB and ^X^B,
+    # and writes $OUT/N.cands (the matches), N.buffer and N.err (zsh error
+    # messages printed meanwhile, e.g. "_netlab:12: command not found: x").
+    cat >"$tmp/zsh-drive.zsh" <<'EOF'
+setopt extendedglob
+zmodload zsh/zpty || exit 3
+zpty z 'zsh -f -i' || exit 3
+zpty -w z ". ${(q)SETUP}"
+integer n=0
+local line text
+local -a errs
+while IFS= read -r line; do
+    (( ++n ))
+    zpty -r z out $'*\x01' || exit 4
+    zpty -w -n z "$line"$'\t\x18\x02'
+    zpty -r z out $'*\x1d' || exit 5
+    out=${out//$'\r'/}
+    text=${out%%$'\x02'*}
+    text=${text//$'\e'\[[0-9;?]#[@-~]/}
+    errs=(${(M)${(f)text}:#*[^[:space:]]##:<->: *})
+    : >"$OUT/$n.err"
+    (( $#errs == 0 )) || print -rl -- $errs >"$OUT/$n.err"
+    text=${out#*$'\x02'}
+    print -r -- "${text%%$'\x03'*}" | sed '/^$/d' >"$OUT/$n.cands"
+    text=${out##*$'\x1c'}
+    print -r -- "${text%$'\x1d'}" >"$OUT/$n.buffer"
+done <"$QUERIES"
+zpty -d z
+EOF
+
+    # zsh_run MODE: answers every line of $tmp/zsh-queries into $tmp/zsh-MODE/.
+    zsh_run() {
+        mkdir -p "$tmp/zsh-$1"
+        # In $tmp: a fallback to file completion must not see the caller's files.
+        (cd "$tmp" && ZSH_MODE=$1 COMPDIR=$DIR SETUP=$tmp/zsh-setup.zsh QUERIES=$tmp/zsh-queries \
+            OUT=$tmp/zsh-$1 timeout -k 5 30 zsh -f "$tmp/zsh-drive.zsh" 2>"$tmp/zsh-$1.stderr")
+        local rc=$?
+        if [ "$rc" -eq 124 ]; then
+            fail "zsh ($1): no answer within 30 s (a completion that hangs?)"
+        elif [ "$rc" -ne 0 ]; then
+            fail "zsh ($1): driving zsh in a pty failed (exit $rc): $(cat "$tmp/zsh-$1.stderr")"
+        fi
     }
-    check_zsh() { # LINE WORD
-        # "--model=" and "--model" are the same candidate.
-        zsh_complete "$1" 2>"$tmp/err" | sed 's/=$//' >"$tmp/out" || true
-        expect_has zsh "$1" "$2" "$tmp/out"
+    # zsh_result MODE LINE EXT: prints $tmp/zsh-MODE/N.EXT for LINE.
+    zsh_result() {
+        local n
+        n=$(grep -nxF -- "$2" "$tmp/zsh-queries" | head -n 1 | cut -d: -f1)
+        cat "$tmp/zsh-$1/$n.$3" 2>/dev/null
     }
-    check_zsh 'netlab ts' tserv
-    check_zsh 'netlab tserv --mo' --model
-    check_zsh 'netlab tserv --model ' reactor
+    # zsh_cands MODE LINE: the candidates ("--model=" and "--model" are one).
+    zsh_cands() {
+        zsh_result "$1" "$2" cands | sed 's/=$//' >"$tmp/out"
+        zsh_result "$1" "$2" err >"$tmp/err"
+        if [ -s "$tmp/err" ]; then
+            fail "zsh ($1): '$2<TAB>' printed errors: $(tr '\n' ' ' <"$tmp/err")"
+        fi
+    }
+    check_zsh() { # MODE LINE WORD
+        zsh_cands "$1" "$2"
+        expect_has "zsh ($1)" "$2" "$3" "$tmp/out"
+    }
+    check_zsh_inserts() { # MODE LINE BUFFER: TAB turns LINE into BUFFER.
+        local got
+        got=$(zsh_result "$1" "$2" buffer)
+        if [ "$got" = "$3" ]; then
+            note "zsh ($1): '$2<TAB>' gives '$3'"
+        else
+            fail "zsh ($1): '$2<TAB>' gives '$got', not '$3'"
+        fi
+    }
+
+    # Everything the live checks below type (order does not matter).
+    {
+        echo 'netlab '
+        echo 'netlab -'
+        while read -r sub; do
+            echo "netlab $sub -"
+            help_enums "$sub" | while read -r opt _; do echo "netlab $sub $opt "; done
+        done <"$tmp/subs.help"
+        echo 'netlab ts'
+        echo 'netlab tserv --mo'
+        echo 'netlab tserv --model=th'
+        echo 'netlab uclnt --port dayt'
+        echo 'netlab uclnt localhost dayt'
+        echo "netlab tclnt --unix $tmp/files/ts."
+        echo "netlab cmdserv --root $tmp/files/"
+        echo 'netlab tclnt -H localh'
+        echo 'netlab tserv --max-line '
+    } >"$tmp/zsh-queries"
+    zsh_run fpath
+    zsh_run source
+
+    # fpath + compinit: subcommands, every option and enumerated values as
+    # --help lists them, then the kinds of values.
+    zsh_cands fpath 'netlab '
+    sort -u "$tmp/out" >"$tmp/zsh.got"
+    compare "zsh (fpath), 'netlab <TAB>'" "$tmp/subs.help" "$tmp/zsh.got"
+    for sub in "" $(cat "$tmp/subs.help"); do
+        # shellcheck disable=SC2086 # no argument at all for netlab itself
+        help_options $sub >"$tmp/opts.help"
+        zsh_cands fpath "netlab ${sub:+$sub }-"
+        sort -u "$tmp/out" >"$tmp/zsh.got"
+        compare "zsh (fpath), 'netlab ${sub:+$sub }-<TAB>'" "$tmp/opts.help" "$tmp/zsh.got"
+        [ -n "$sub" ] || continue
+        while read -r opt values; do
+            tr ' ' '\n' <<<"$values" | sort -u >"$tmp/enum.help"
+            zsh_cands fpath "netlab $sub $opt "
+            sort -u "$tmp/out" >"$tmp/zsh.got"
+            compare "zsh (fpath), 'netlab $sub $opt <TAB>'" "$tmp/enum.help" "$tmp/zsh.got"
+        done < <(help_enums "$sub")
+    done
+    note "zsh (fpath): subcommands, options and enumerated values offered as --help lists them"
+    check_zsh fpath 'netlab ts' tserv
+    check_zsh_inserts fpath 'netlab ts' 'netlab tserv '
+    check_zsh fpath 'netlab tserv --mo' --model
+    check_zsh_inserts fpath 'netlab tserv --mo' 'netlab tserv --model='
+    check_zsh_inserts fpath 'netlab tserv --model=th' 'netlab tserv --model=thread '
+    if grep -qE '^daytime[[:space:]]+13/udp' /etc/services 2>/dev/null; then
+        check_zsh fpath 'netlab uclnt --port dayt' daytime
+        check_zsh fpath 'netlab uclnt localhost dayt' daytime
+    fi
+    check_zsh_inserts fpath "netlab tclnt --unix $tmp/files/ts." "netlab tclnt --unix $tmp/files/ts.sock "
+    if grep -qxF cmdserv "$tmp/subs.help"; then
+        check_zsh fpath "netlab cmdserv --root $tmp/files/" pub
+        if grep -qxF ts.sock "$tmp/out"; then
+            fail "zsh (fpath): 'netlab cmdserv --root DIR/<TAB>' offers a file, not only directories"
+        fi
+    fi
+    if grep -qE '^[^#]*[[:space:]]localhost([[:space:]]|$)' /etc/hosts 2>/dev/null; then
+        check_zsh fpath 'netlab tclnt -H localh' localhost
+    fi
+    zsh_cands fpath 'netlab tserv --max-line '
+    if grep -q -- '^-' "$tmp/out"; then
+        fail "zsh (fpath): 'netlab tserv --max-line <TAB>' offers options: $(tr '\n' ' ' <"$tmp/out")"
+    fi
+
+    # `source _netlab` after compinit works the same.
+    check_zsh source 'netlab ts' tserv
+    check_zsh source 'netlab tserv --mo' --model
+    check_zsh source 'netlab tserv --model ' reactor
 else
     note "SKIP zsh: not installed"
 fi
