@@ -9,7 +9,7 @@
 # "SUB OPTION" when the value differs between subcommands, else "OPTION").
 # test/completions_test.sh fails when this drifts from `netlab SUB --help`.
 
-_netlab_subcommands=(tserv tclnt userv uclnt cmdserv)
+_netlab_subcommands=(tserv tclnt userv uclnt cmdserv chat-server chat-client)
 
 _netlab_global_opts='-h --help --version'
 
@@ -24,6 +24,10 @@ declare -gA _netlab_opts=(
              -v --verbose -q --quiet --trace'
     [cmdserv]='-h --help -H --host -p --port --unix --model --framing --max-line --one-shot
                --max-clients --idle-timeout --allow --deny -v --verbose -q --quiet --trace --root'
+    [chat-server]='-h --help -H --host -p --port --unix --mode --framing --history --max-queue
+                   --max-clients --login-timeout --max-line --allow --deny -v --verbose -q --quiet --trace'
+    [chat-client]='-h --help -H --host -p --port --unix --mode -u --user -r --room --linger --timeout
+                   -v --verbose -q --quiet --trace'
 )
 
 # Options that take a value, and how to complete it:
@@ -34,6 +38,9 @@ declare -gA _netlab_args=(
     [--root]=dir
     [--model]='reactor thread fork iterative'
     [--framing]='line raw'
+    [--mode]='room duplex half-duplex'
+    [--history]=none [--max-queue]=none [--login-timeout]=none [--linger]=none
+    [-u]=none [--user]=none [-r]=none [--room]=none
     [--max-line]=none [--max-clients]=none [--idle-timeout]=none
     [--allow]=none [--deny]=none
     [-m]=none [--message]=none
@@ -43,12 +50,15 @@ declare -gA _netlab_args=(
     [userv -p]=port-udp [userv --port]=port-udp
     [uclnt -p]=port-udp [uclnt --port]=port-udp
     [cmdserv -p]=port-tcp [cmdserv --port]=port-tcp
+    [chat-server -p]=port-tcp [chat-server --port]=port-tcp
+    [chat-client -p]=port-tcp [chat-client --port]=port-tcp
 )
 
 # Positional arguments of clients ([HOST] [PORT]), in order.
 declare -gA _netlab_positionals=(
     [tclnt]='host port-tcp'
     [uclnt]='host port-udp'
+    [chat-client]='host port-tcp'
 )
 
 # Service names for PROTO (tcp/udp) from /etc/services, aliases included.

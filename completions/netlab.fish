@@ -57,31 +57,43 @@ complete -c netlab -n __netlab_needs_subcommand -a tclnt -d 'TCP client'
 complete -c netlab -n __netlab_needs_subcommand -a userv -d 'UDP timestamp server'
 complete -c netlab -n __netlab_needs_subcommand -a uclnt -d 'UDP client'
 complete -c netlab -n __netlab_needs_subcommand -a cmdserv -d 'Command server (date, os, ls, help)'
+complete -c netlab -n __netlab_needs_subcommand -a chat-server -d 'Chat server (rooms, or 1:1 with the operator)'
+complete -c netlab -n __netlab_needs_subcommand -a chat-client -d 'Chat client'
 
 # Options of every subcommand.
-complete -c netlab -n '__netlab_using tserv tclnt userv uclnt cmdserv' -s h -l help -d 'Print help and exit'
-complete -c netlab -n '__netlab_using tserv tclnt userv uclnt cmdserv' -s v -l verbose -d 'Log connections and other events'
-complete -c netlab -n '__netlab_using tserv tclnt userv uclnt cmdserv' -s q -l quiet -d 'Log nothing but errors'
-complete -c netlab -n '__netlab_using tserv tclnt userv uclnt cmdserv' -l trace -d 'Print every socket call'
+complete -c netlab -n '__netlab_using tserv tclnt userv uclnt cmdserv chat-server chat-client' -s h -l help -d 'Print help and exit'
+complete -c netlab -n '__netlab_using tserv tclnt userv uclnt cmdserv chat-server chat-client' -s v -l verbose -d 'Log connections and other events'
+complete -c netlab -n '__netlab_using tserv tclnt userv uclnt cmdserv chat-server chat-client' -s q -l quiet -d 'Log nothing but errors'
+complete -c netlab -n '__netlab_using tserv tclnt userv uclnt cmdserv chat-server chat-client' -l trace -d 'Print every socket call'
 
 # Addresses (SPEC "Addresses").
-complete -c netlab -n '__netlab_using tserv userv cmdserv' -s H -l host -x -a '(__fish_print_hostnames)' -d 'Address to listen on (0.0.0.0 for all interfaces)'
-complete -c netlab -n '__netlab_using tclnt uclnt' -s H -l host -x -a '(__fish_print_hostnames)' -d 'Server host name or address'
-complete -c netlab -n '__netlab_using tserv tclnt cmdserv' -s p -l port -x -a '(__netlab_services tcp)' -d 'Port number or tcp service name'
+complete -c netlab -n '__netlab_using tserv userv cmdserv chat-server' -s H -l host -x -a '(__fish_print_hostnames)' -d 'Address to listen on (0.0.0.0 for all interfaces)'
+complete -c netlab -n '__netlab_using tclnt uclnt chat-client' -s H -l host -x -a '(__fish_print_hostnames)' -d 'Server host name or address'
+complete -c netlab -n '__netlab_using tserv tclnt cmdserv chat-server chat-client' -s p -l port -x -a '(__netlab_services tcp)' -d 'Port number or tcp service name'
 complete -c netlab -n '__netlab_using userv uclnt' -s p -l port -x -a '(__netlab_services udp)' -d 'Port number or udp service name'
-complete -c netlab -n '__netlab_using tserv tclnt cmdserv' -l unix -r -F -d 'Use a Unix stream socket at PATH'
+complete -c netlab -n '__netlab_using tserv tclnt cmdserv chat-server chat-client' -l unix -r -F -d 'Use a Unix stream socket at PATH'
 complete -c netlab -n '__netlab_using userv uclnt' -l unix -r -F -d 'Use a Unix datagram socket at PATH'
 
 # Servers (tserv and cmdserv share the TCP server options).
-complete -c netlab -n '__netlab_using tserv userv cmdserv' -l allow -x -d 'Accept only clients from this CIDR (repeatable)'
-complete -c netlab -n '__netlab_using tserv userv cmdserv' -l deny -x -d 'Refuse clients from this CIDR (repeatable)'
+complete -c netlab -n '__netlab_using tserv userv cmdserv chat-server' -l allow -x -d 'Accept only clients from this CIDR (repeatable)'
+complete -c netlab -n '__netlab_using tserv userv cmdserv chat-server' -l deny -x -d 'Refuse clients from this CIDR (repeatable)'
 complete -c netlab -n '__netlab_using tserv cmdserv' -l model -x -a '(printf "%s\t%s\n" reactor "epoll event loop (default)" thread "one thread per client" fork "one process per client" iterative "one client at a time")' -d 'Server concurrency model'
-complete -c netlab -n '__netlab_using tserv cmdserv' -l framing -x -a '(printf "%s\t%s\n" line "a request is a newline-terminated line (default)" raw "each read chunk is a request")' -d 'How requests are delimited'
+complete -c netlab -n '__netlab_using tserv cmdserv chat-server' -l framing -x -a '(printf "%s\t%s\n" line "a request is a newline-terminated line (default)" raw "each read chunk is a request")' -d 'How requests are delimited'
 complete -c netlab -n '__netlab_using tserv cmdserv' -l one-shot -d 'Answer one request per connection, then close'
-complete -c netlab -n '__netlab_using tserv cmdserv' -l max-clients -x -d 'Refuse clients beyond N at once (0 = no limit)'
+complete -c netlab -n '__netlab_using tserv cmdserv chat-server' -l max-clients -x -d 'Refuse clients beyond N at once (0 = no limit)'
 complete -c netlab -n '__netlab_using tserv cmdserv' -l idle-timeout -x -d 'Close clients silent for SECS (0 = never)'
-complete -c netlab -n '__netlab_using tserv cmdserv' -l max-line -x -d 'Longest accepted line in bytes'
+complete -c netlab -n '__netlab_using tserv cmdserv chat-server' -l max-line -x -d 'Longest accepted line in bytes'
 complete -c netlab -n '__netlab_using cmdserv' -l root -x -a '(__fish_complete_directories)' -d 'Directory that ls lists and never leaves'
+
+# Chat.
+complete -c netlab -n '__netlab_using chat-server chat-client' -l mode -x -a '(printf "%s\t%s\n" room "multi-user rooms (default)" duplex "1:1 with the server operator" half-duplex "1:1 in strict turns")' -d 'Chat mode'
+complete -c netlab -n '__netlab_using chat-server' -l history -x -d 'Lines of room history a newcomer receives first'
+complete -c netlab -n '__netlab_using chat-server' -l max-queue -x -d 'Bytes queued for a non-reading member before it is dropped'
+complete -c netlab -n '__netlab_using chat-server' -l login-timeout -x -d 'Close connections that send no login line within SECS'
+complete -c netlab -n '__netlab_using chat-client' -s u -l user -x -d 'Your name (room mode)'
+complete -c netlab -n '__netlab_using chat-client' -s r -l room -x -d 'Room to join (room mode)'
+complete -c netlab -n '__netlab_using chat-client' -l linger -x -d 'After stdin ends: seconds to wait for the server to close'
+complete -c netlab -n '__netlab_using chat-client' -l timeout -x -d 'Seconds to wait for the connection'
 
 # Clients.
 complete -c netlab -n '__netlab_using tclnt uclnt' -s m -l message -x -d 'Send MSG instead of reading stdin (repeatable)'
@@ -91,4 +103,4 @@ complete -c netlab -n '__netlab_using tclnt' -l max-line -x -d 'Longest accepted
 complete -c netlab -n '__netlab_using uclnt' -l timeout -x -d 'Seconds to wait for each reply'
 complete -c netlab -n '__netlab_using uclnt' -l retries -x -d 'Resends before giving up'
 # Positionals [HOST] [PORT].
-complete -c netlab -n '__netlab_using tclnt uclnt' -a '(__fish_print_hostnames)'
+complete -c netlab -n '__netlab_using tclnt uclnt chat-client' -a '(__fish_print_hostnames)'
