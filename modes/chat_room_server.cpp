@@ -161,7 +161,7 @@ class RoomServer {
   }
 
   void say(MemberId id, const RoomDirectory::Member& m, std::string_view text) {
-    if (text.empty()) return;
+    if (trim(text).empty()) return;  // blank lines are not broadcast
     std::string line = format_message(ctime_now(), m.name, text);
     broadcast(m.room, wire(line), id);
     rooms_.record(m.room, std::move(line));

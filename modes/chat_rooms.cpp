@@ -39,8 +39,11 @@ size_t decode_utf8(std::string_view s, size_t i, uint32_t& cp) {
   return len;
 }
 
+// Spaces, controls and invisible format characters: a name made with them
+// could look like somebody else's, or reorder the text around it (bidi).
 bool is_space_or_control(uint32_t cp) {
-  return cp <= 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0xA0) || cp == 0x2028 || cp == 0x2029 ||
+  return cp <= 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0xA0) || cp == 0xAD || cp == 0x1680 ||
+         (cp >= 0x2000 && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202F) || (cp >= 0x205F && cp <= 0x206F) ||
          cp == 0x3000 || cp == 0xFEFF;
 }
 }  // namespace

@@ -68,8 +68,10 @@ std::string escape_for_terminal(std::string_view text) {
     if (len == 0) {
       out += fmt::format("\\x{:02x}", c);
       ++i;
-    } else if (cp >= 0x80 && cp <= 0x9f) {
-      out += fmt::format("\\u{:04x}", cp);  // C1 controls (CSI 0x9b and friends)
+    } else if ((cp >= 0x80 && cp <= 0x9f) || (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069)) {
+      // C1 controls (CSI 0x9b and friends), line/paragraph separators and
+      // bidi overrides, which would reorder the rest of the line.
+      out += fmt::format("\\u{:04x}", cp);
       i += len;
     } else {
       out.append(text.substr(i, len));
