@@ -2,42 +2,13 @@
 
 #include <algorithm>
 
+#include "modes/utf8.hpp"
+
 namespace netlab::modes::chat {
 
 namespace {
 const std::vector<MemberId> kNoMembers;
 const std::deque<std::string> kNoHistory;
-
-// Decodes one UTF-8 code point at s[i]; returns its length, 0 if invalid.
-size_t decode_utf8(std::string_view s, size_t i, uint32_t& cp) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = b(i);
-  size_t len;
-  if (c < 0x80) {
-    cp = c;
-    return 1;
-  }
-  if ((c & 0xE0) == 0xC0) {
-    len = 2;
-    cp = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    len = 3;
-    cp = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    len = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    if ((b(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b(i + k) & 0x3F);
-  }
-  static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
 
 // Spaces, controls and invisible format characters: a name made with them
 // could look like somebody else's, or reorder the text around it (bidi).
@@ -53,7 +24,7 @@ std::optional<std::string> name_problem(std::string_view name) {
   size_t chars = 0;
   for (size_t i = 0; i < name.size();) {
     uint32_t cp = 0;
-    const size_t len = decode_utf8(name, i, cp);
+    const size_t len = utf8_decode(name, i, cp);
     if (len == 0) return "not valid UTF-8";
     if (is_space_or_control(cp)) return "spaces and control characters are not allowed";
     i += len;

@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "modes/utf8.hpp"
+
 namespace netlab::modes::chat {
 
 namespace {
@@ -20,32 +22,6 @@ namespace {
 ChatTerminal* g_active_terminal = nullptr;
 constexpr size_t kReadChunk = 16 * 1024;
 
-// Length of a valid UTF-8 sequence at s[i], 0 if invalid.
-size_t utf8_length(std::string_view s, size_t i, uint32_t& cp) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = b(i);
-  size_t len;
-  if ((c & 0xE0) == 0xC0) {
-    len = 2;
-    cp = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    len = 3;
-    cp = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    len = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    if ((b(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b(i + k) & 0x3F);
-  }
-  static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
 }  // namespace
 
 std::string escape_for_terminal(std::string_view text) {
@@ -64,7 +40,7 @@ std::string escape_for_terminal(std::string_view text) {
       continue;
     }
     uint32_t cp = 0;
-    const size_t len = utf8_length(text, i, cp);
+    const size_t len = utf8_decode(text, i, cp);
     if (len == 0) {
       out += fmt::format("\\x{:02x}", c);
       ++i;

@@ -17,6 +17,8 @@
 
 #include <fmt/format.h>
 
+#include "modes/utf8.hpp"
+
 namespace netlab::modes {
 
 namespace {
@@ -27,36 +29,6 @@ std::string_view trim(std::string_view s) {
   if (b == std::string_view::npos) return {};
   const size_t e = s.find_last_not_of(kWhitespace);
   return s.substr(b, e - b + 1);
-}
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0 if invalid
-// (overlong forms, surrogates and code points past U+10FFFF included).
-size_t utf8_sequence_length(std::string_view s, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = byte(i);
-  size_t len;
-  uint32_t cp;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) {
-    len = 2;
-    cp = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    len = 3;
-    cp = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    len = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (byte(i + k) & 0x3F);
-  }
-  static constexpr uint32_t kMinForLength[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < kMinForLength[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
 }
 
 // Normalizes a relative path lexically ("a/./b/../c" -> "a/c"); nullopt when
@@ -98,7 +70,8 @@ std::string json_quote(std::string_view bytes) {
   for (size_t i = 0; i < bytes.size();) {
     const unsigned char c = static_cast<unsigned char>(bytes[i]);
     if (c >= 0x80) {
-      const size_t len = utf8_sequence_length(bytes, i);
+      uint32_t cp = 0;
+      const size_t len = utf8_decode(bytes, i, cp);
       if (len == 0) {
         out += "\\ufffd";
         ++i;
