@@ -1,7 +1,9 @@
 // netlab: one binary, one subcommand per program of the socket-programming
 // chapter. main() only builds the CLI, dispatches and maps errors to exit codes.
 #include <CLI/CLI.hpp>
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -24,7 +26,18 @@ constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 }  // namespace
 
+namespace {
+// A program started with fd 0, 1 or 2 closed would hand that number to its
+// first socket, and then read "stdin" from a client or log into it.
+void ensure_standard_fds() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd) _exit(kExitFailure);
+  }
+}
+}  // namespace
+
 int main(int argc, char** argv) {
+  ensure_standard_fds();
   // Belt and braces: sockets send with MSG_NOSIGNAL, but stdout may be a pipe
   // that closes (netlab tclnt | head -1); that must be an error, not a death.
   signal(SIGPIPE, SIG_IGN);

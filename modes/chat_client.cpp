@@ -44,12 +44,25 @@ class ChatClient {
                   [this] { on_user_eof(); }) {}
 
   int run() {
+    // First: a SIGTERM while still connecting must still end in a clean exit.
+    loop_.on_stop_signal([this](int) {
+      send_line(chat::kQuit);
+      finish(0);
+    });
     const auto addrs = o_.endpoint.addresses(net::Transport::kTcp, /*passive=*/false);
     net::Socket socket = net::connect_any(addrs, SOCK_STREAM, o_.endpoint.to_string(),
                                           net::Deadline::after_seconds(o_.timeout_s));
     socket.set_nodelay();
     const net::Address peer = socket.peer_address();
-    conn_ = std::make_unique<net::Connection>(loop_, std::move(socket), peer, 1, net::ConnectionOptions{});
+    net::ConnectionOptions copts;
+    // Well above any server's --max-line: a broadcast line is the member's
+    // line plus a "[ctime] name: " prefix.
+    copts.max_line = 1024 * 1024;
+    conn_ = std::make_unique<net::Connection>(loop_, std::move(socket), peer, 1, copts);
+    // Never answer the server (the room would see it as our message): just leave.
+    conn_->set_on_too_long([this](net::Connection&) {
+      fail(fmt::format("line from {} longer than {} bytes", o_.endpoint.to_string(), 1024 * 1024));
+    });
     conn_->set_on_message([this](net::Connection&, std::string_view line) { on_server_line(line); });
     conn_->set_on_close([this](net::Connection&) { on_server_closed(); });
     conn_->start();
@@ -58,10 +71,6 @@ class ChatClient {
     } else {
       terminal_.start();
     }
-    loop_.on_stop_signal([this](int) {
-      send_line(chat::kQuit);
-      finish(0);
-    });
     loop_.run();
     terminal_.stop();
     if (!error_.empty()) throw std::runtime_error(error_);

@@ -89,6 +89,9 @@ class PairServer {
   }
 
   void on_operator_eof() {
+    // Only the end of a terminal or pipe means the operator left; the end of
+    // /dev/null or a file (a service manager's stdin) keeps the server up.
+    if (!terminal_.input_can_end()) return;
     operator_eof_ = true;
     if (held_.empty()) shut_down();
   }

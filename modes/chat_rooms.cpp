@@ -58,9 +58,27 @@ void RoomDirectory::leave(MemberId id) {
   if (room != rooms_.end()) {
     auto& list = room->second.members;
     list.erase(std::remove(list.begin(), list.end(), id), list.end());
-    if (list.empty()) rooms_.erase(room);
+    if (list.empty()) {
+      if (room->second.history.empty()) {
+        rooms_.erase(room);
+      } else {
+        // Most recently emptied last; one entry per room, so a busy room
+        // that empties again and again cannot push the others out.
+        idle_.erase(std::remove(idle_.begin(), idle_.end(), room->first), idle_.end());
+        idle_.push_back(room->first);
+        forget_old_idle_rooms();
+      }
+    }
   }
   members_.erase(it);
+}
+
+void RoomDirectory::forget_old_idle_rooms() {
+  while (idle_.size() > kMaxIdleRooms) {
+    auto room = rooms_.find(idle_.front());
+    if (room != rooms_.end() && room->second.members.empty()) rooms_.erase(room);
+    idle_.pop_front();
+  }
 }
 
 const RoomDirectory::Member* RoomDirectory::find(MemberId id) const {
@@ -82,17 +100,23 @@ const std::vector<MemberId>& RoomDirectory::members(std::string_view room) const
 
 std::vector<std::pair<std::string, size_t>> RoomDirectory::rooms() const {
   std::vector<std::pair<std::string, size_t>> out;
-  for (const auto& [name, room] : rooms_) out.emplace_back(name, room.members.size());
+  for (const auto& [name, room] : rooms_) {
+    if (!room.members.empty()) out.emplace_back(name, room.members.size());
+  }
   return out;
 }
 
 void RoomDirectory::record(std::string_view room, std::string line) {
   if (history_limit_ == 0) return;
   auto it = rooms_.find(room);
-  if (it == rooms_.end()) return;
-  auto& h = it->second.history;
-  h.push_back(std::move(line));
-  while (h.size() > history_limit_) h.pop_front();
+  if (it == rooms_.end() || it->second.members.empty()) return;  // only members speak
+  Room& r = it->second;
+  r.history_bytes += line.size();
+  r.history.push_back(std::move(line));
+  while (r.history.size() > history_limit_ || r.history_bytes > kMaxHistoryBytes) {
+    r.history_bytes -= r.history.front().size();
+    r.history.pop_front();
+  }
 }
 
 const std::deque<std::string>& RoomDirectory::history(std::string_view room) const {

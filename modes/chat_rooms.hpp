@@ -35,7 +35,9 @@ class RoomDirectory {
   JoinResult join(MemberId id, std::string name, std::string room);
   // Moves a member to another room under the same name (the reuse rule of the new room applies).
   JoinResult move(MemberId id, std::string room);
-  // Removes the member; a room left empty is forgotten, history included.
+  // Removes the member. A room left empty keeps its history for the next
+  // newcomer; only the kMaxIdleRooms most recently emptied rooms do, so
+  // memory stays bounded however many rooms are created.
   void leave(MemberId id);
 
   struct Member {
@@ -46,11 +48,15 @@ class RoomDirectory {
   std::optional<MemberId> find_in_room(std::string_view room, std::string_view name) const;
   // Members of a room in the order they joined (empty for an unknown room).
   const std::vector<MemberId>& members(std::string_view room) const;
-  // Every room with its member count, sorted by name.
+  // Every room that has members, with its member count, sorted by name.
   std::vector<std::pair<std::string, size_t>> rooms() const;
   size_t member_count() const { return members_.size(); }
 
-  // History: the last history_limit lines said in a room, oldest first.
+  static constexpr size_t kMaxIdleRooms = 100;
+  static constexpr size_t kMaxHistoryBytes = 1024 * 1024;
+
+  // History: the last history_limit lines said in a room, oldest first, and
+  // never more than kMaxHistoryBytes of them.
   void record(std::string_view room, std::string line);
   const std::deque<std::string>& history(std::string_view room) const;
 
@@ -58,10 +64,13 @@ class RoomDirectory {
   struct Room {
     std::vector<MemberId> members;
     std::deque<std::string> history;
+    size_t history_bytes = 0;
   };
+  void forget_old_idle_rooms();
   size_t history_limit_;
   std::unordered_map<MemberId, Member> members_;
   std::map<std::string, Room, std::less<>> rooms_;
+  std::deque<std::string> idle_;  // rooms emptied with history, oldest first (may name rooms in use again)
 };
 
 }  // namespace netlab::modes::chat

@@ -3,6 +3,7 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -64,7 +65,10 @@ ChatTerminal::ChatTerminal(net::EventLoop& loop, std::string prompt, LineHandler
       on_line_(std::move(on_line)),
       on_eof_(std::move(on_eof)),
       interactive_(isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)),
-      escape_output_(isatty(STDOUT_FILENO)) {}
+      escape_output_(isatty(STDOUT_FILENO)) {
+  struct stat st {};
+  input_can_end_ = fstat(STDIN_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || isatty(STDIN_FILENO));
+}
 
 ChatTerminal::~ChatTerminal() { stop(); }
 
@@ -75,10 +79,12 @@ void ChatTerminal::start() {
     g_active_terminal = this;
     rl_callback_handler_install(prompt_.c_str(), &ChatTerminal::readline_callback);
     loop_.watch(STDIN_FILENO, EPOLLIN, [](uint32_t) { rl_callback_read_char(); });
+    watching_ = true;
     return;
   }
   try {
     loop_.watch(STDIN_FILENO, EPOLLIN, [this](uint32_t) { read_pipe(); });
+    watching_ = true;
   } catch (const std::system_error& e) {
     // epoll refuses regular files (stdin < file): they never block, so
     // read them from the loop's deferred queue instead.
@@ -92,7 +98,8 @@ void ChatTerminal::start() {
 void ChatTerminal::stop() {
   if (!reading_) return;
   reading_ = false;
-  loop_.unwatch(STDIN_FILENO);
+  if (watching_) loop_.unwatch(STDIN_FILENO);
+  watching_ = false;
   if (interactive_) {
     rl_callback_handler_remove();
     g_active_terminal = nullptr;

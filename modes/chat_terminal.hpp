@@ -36,6 +36,9 @@ class ChatTerminal {
   void print(std::string_view line);    // one line from the network, without '\n'
   void notice(std::string_view text);   // a line of our own (never escaped)
   bool interactive() const { return interactive_; }
+  // stdin is a terminal or a pipe: its end means the user is done. (At the
+  // end of /dev/null or a file, a server's operator simply has no more to say.)
+  bool input_can_end() const { return input_can_end_; }
 
  private:
   void read_pipe();
@@ -49,7 +52,9 @@ class ChatTerminal {
   std::function<void()> on_eof_;
   bool interactive_;     // stdin and stdout are terminals: readline mode
   bool escape_output_;   // stdout is a terminal
+  bool input_can_end_;
   bool reading_ = false;
+  bool watching_ = false;  // stdin is registered with the loop
   bool eof_ = false;
   net::Buffer pending_;  // pipe mode: bytes of a line not yet complete
 };

@@ -128,7 +128,7 @@ void add_request_server_options(CLI::App* sub, net::RequestServerOptions& o, Log
       ->capture_default_str()
       ->group("Server");
   sub->add_flag("--one-shot", o.one_shot, "Answer one request per connection, then close")->group("Server");
-  sub->add_option("--max-clients", o.max_clients, "Refuse clients beyond N at once (0 = no limit)")
+  sub->add_option("--max-clients", o.max_clients, "Refuse clients beyond N at once (0 = no limit; 1024 for thread and fork)")
       ->check(CLI::NonNegativeNumber)
       ->type_name("N")
       ->capture_default_str()

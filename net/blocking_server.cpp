@@ -29,6 +29,14 @@ namespace {
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr auto kShutdownGrace = std::chrono::seconds(2);
 constexpr auto kPauseWhenOutOfFds = std::chrono::milliseconds(100);
+// --max-clients 0 means "no limit" for the reactor, whose clients cost a few
+// KiB each. A thread or a process per client is a different price: cap them
+// so one remote peer cannot exhaust the host's threads or processes.
+constexpr size_t kDefaultBlockingMaxClients = 1024;
+
+size_t client_limit(const RequestServerOptions& o) {
+  return o.max_clients > 0 ? o.max_clients : kDefaultBlockingMaxClients;
+}
 
 // Owns a plain fd (signalfd, eventfd).
 class Fd {
@@ -111,10 +119,14 @@ class AcceptWaiter {
         Result r{Event::kAccepted, Socket(), Address()};
         r.socket = listening.accept(r.peer);
         if (r.socket.valid()) return r;
-        if (errno == EMFILE || errno == ENFILE) {
-          Log::error("out of file descriptors: pausing accept");
-          paused_until_ = SteadyClock::now() + kPauseWhenOutOfFds;
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNABORTED || errno == EINTR) continue;
+        // EMFILE, ENFILE, ENOBUFS, ...: retrying at once would spin.
+        const auto now = SteadyClock::now();
+        if (now - last_error_log_ >= std::chrono::seconds(1)) {
+          last_error_log_ = now;
+          Log::error("cannot accept: {}: pausing", std::strerror(errno));
         }
+        paused_until_ = now + kPauseWhenOutOfFds;
       }
     }
   }
@@ -124,6 +136,7 @@ class AcceptWaiter {
   int stop_fd_;
   int extra_fd_;
   SteadyClock::time_point paused_until_{};
+  SteadyClock::time_point last_error_log_{};
 };
 
 // Access and capacity checks shared by the models; true when the client may stay.
@@ -132,7 +145,7 @@ bool admit(Socket& client, const Address& peer, const RequestServerOptions& o, s
     Log::debug("denied {}", peer.to_string());
     return false;
   }
-  if (o.max_clients > 0 && active >= o.max_clients) {
+  if (active >= client_limit(o)) {
     Log::debug("refused {}: server full", peer.to_string());
     client.send(kServerFullReply.data(), kServerFullReply.size());
     return false;
@@ -174,6 +187,18 @@ int run_threaded(const RequestServerOptions& o, const RequestHandler& handler, L
       }
     }
   };
+  // However this function is left (even by an exception), every worker is
+  // told to stop and joined first: a std::thread destroyed while running
+  // would terminate the process.
+  struct StopAndJoin {
+    std::list<Worker>& workers;
+    int stop_fd;
+    ~StopAndJoin() {
+      const uint64_t one = 1;
+      if (::write(stop_fd, &one, sizeof(one)) < 0) Log::error("cannot stop workers: {}", std::strerror(errno));
+      for (Worker& w : workers) w.thread.join();
+    }
+  } stop_and_join{workers, stop_workers.get()};
   AcceptWaiter waiter(listener, stop.get());
   listener.announce();
   for (;;) {
@@ -182,19 +207,22 @@ int run_threaded(const RequestServerOptions& o, const RequestHandler& handler, L
     reap();
     if (r.event != AcceptWaiter::Event::kAccepted || !admit(r.socket, r.peer, o, workers.size())) continue;
     Worker& w = workers.emplace_back();
-    w.thread = std::thread([&o, &handler, &w, fd = stop_workers.get(), client = std::move(r.socket),
-                            peer = r.peer]() mutable {
-      serve_session(client, o, handler, fd);
-      client.close();
-      Log::debug("{} disconnected", peer.to_string());
-      w.done = true;
-    });
+    try {
+      w.thread = std::thread([&o, &handler, &w, fd = stop_workers.get(), client = std::move(r.socket),
+                              peer = r.peer]() mutable {
+        serve_session(client, o, handler, fd);
+        client.close();
+        Log::debug("{} disconnected", peer.to_string());
+        w.done = true;
+      });
+    } catch (const std::system_error& e) {
+      // Out of threads or memory: refuse this client, keep serving the others.
+      Log::error("cannot start a thread for {}: {}", r.peer.to_string(), e.what());
+      workers.pop_back();  // the client's socket went with the failed thread: it sees a close
+    }
   }
   Log::info("shutting down");
   listener.close();
-  const uint64_t one = 1;
-  if (::write(stop_workers.get(), &one, sizeof(one)) < 0) Log::error("cannot stop workers: {}", std::strerror(errno));
-  for (Worker& w : workers) w.thread.join();
   return 0;
 }
 

@@ -205,18 +205,43 @@ TEST(RoomDirectory, MoveTakesTheNameToTheNewRoom) {
   EXPECT_EQ(d.rooms(), (RoomList{{"games", 2}, {"lobby", 1}}));
 }
 
-TEST(RoomDirectory, MoveCreatesANewRoomAndForgetsTheEmptiedOne) {
+TEST(RoomDirectory, MoveCreatesANewRoomAndTheEmptiedOneKeepsItsHistory) {
   RoomDirectory d(5);
   ASSERT_EQ(d.join(1, "alice", "lobby"), JoinResult::kJoined);
   d.record("lobby", "old lobby line");
   EXPECT_EQ(d.move(1, "games"), JoinResult::kJoined);
-  EXPECT_EQ(d.rooms(), (RoomList{{"games", 1}}));
-  EXPECT_TRUE(d.history("lobby").empty());
-  EXPECT_TRUE(d.history("games").empty());  // a new room starts without history
-  // Back to a recreated lobby: its old history is gone for good.
+  EXPECT_EQ(d.rooms(), (RoomList{{"games", 1}}));  // an empty room is not listed
+  EXPECT_TRUE(d.history("games").empty());         // a new room starts without history
+  // Back to the lobby: its history waited for the next newcomer.
   EXPECT_EQ(d.move(1, "lobby"), JoinResult::kJoined);
-  EXPECT_TRUE(d.history("lobby").empty());
+  EXPECT_EQ(d.history("lobby"), std::deque<std::string>{"old lobby line"});
   EXPECT_EQ(d.rooms(), (RoomList{{"lobby", 1}}));
+}
+
+TEST(RoomDirectory, OnlyTheMostRecentlyEmptiedRoomsKeepTheirHistory) {
+  RoomDirectory d(5);
+  const size_t rooms = RoomDirectory::kMaxIdleRooms + 1;
+  for (size_t i = 0; i < rooms; ++i) {
+    const std::string room = "r" + std::to_string(i);
+    ASSERT_EQ(d.join(1, "alice", room), JoinResult::kJoined);
+    d.record(room, "said in " + room);
+    d.leave(1);
+  }
+  EXPECT_TRUE(d.history("r0").empty());  // the oldest idle room was forgotten
+  EXPECT_EQ(d.history("r1"), std::deque<std::string>{"said in r1"});
+  EXPECT_EQ(d.history("r" + std::to_string(rooms - 1)), std::deque<std::string>{"said in r" + std::to_string(rooms - 1)});
+  EXPECT_TRUE(d.rooms().empty());
+}
+
+TEST(RoomDirectory, HistoryIsCappedInBytes) {
+  RoomDirectory d(1000);
+  ASSERT_EQ(d.join(1, "alice", "lobby"), JoinResult::kJoined);
+  const std::string line(64 * 1024, 'x');
+  for (int i = 0; i < 40; ++i) d.record("lobby", line);  // 2.5 MiB offered
+  size_t bytes = 0;
+  for (const auto& l : d.history("lobby")) bytes += l.size();
+  EXPECT_LE(bytes, RoomDirectory::kMaxHistoryBytes);
+  EXPECT_EQ(d.history("lobby").size(), RoomDirectory::kMaxHistoryBytes / line.size());
 }
 
 TEST(RoomDirectory, MoveIntoARoomWhereTheNameIsTakenLeavesTheMemberWhereItWas) {
@@ -316,14 +341,15 @@ TEST(RoomDirectory, HistoryZeroRecordsNothing) {
   EXPECT_TRUE(by_default.history("lobby").empty());
 }
 
-TEST(RoomDirectory, HistoryOfAnEmptiedRoomIsForgotten) {
+TEST(RoomDirectory, HistoryOfAnEmptiedRoomWaitsForTheNextNewcomer) {
   RoomDirectory d(5);
   ASSERT_EQ(d.join(1, "alice", "lobby"), JoinResult::kJoined);
-  d.record("lobby", "secret");
+  d.record("lobby", "m1");
+  d.record("lobby", "m2");
   d.leave(1);
-  EXPECT_TRUE(d.history("lobby").empty());
+  EXPECT_TRUE(d.rooms().empty());
   ASSERT_EQ(d.join(2, "bob", "lobby"), JoinResult::kJoined);
-  EXPECT_TRUE(d.history("lobby").empty());  // the newcomer sees nothing old
+  EXPECT_EQ(d.history("lobby"), (std::deque<std::string>{"m1", "m2"}));
 }
 
 TEST(RoomDirectory, HistorySurvivesWhileSomeoneStays) {
@@ -371,10 +397,7 @@ struct Model {
     const std::string room = members.at(id).room;
     auto& list = rooms[room];
     list.erase(std::find(list.begin(), list.end(), id));
-    if (list.empty()) {
-      rooms.erase(room);
-      history.erase(room);
-    }
+    if (list.empty()) rooms.erase(room);  // its history stays (fewer rooms here than kMaxIdleRooms)
     members.erase(id);
   }
 };
