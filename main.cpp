@@ -1,12 +1,11 @@
 // netlab: one binary, one subcommand per program of the socket-programming
 // chapter. main() only builds the CLI, dispatches and maps errors to exit codes.
-#include <CLI/CLI.hpp>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
 
-#include <fmt/format.h>
-
+#include <CLI/CLI.hpp>
 #include <exception>
 #include <memory>
 #include <string_view>
@@ -31,7 +30,8 @@ namespace {
 // first socket, and then read "stdin" from a client or log into it.
 void ensure_standard_fds() {
   for (int fd = 0; fd <= 2; ++fd) {
-    if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd) _exit(kExitFailure);
+    if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+      _exit(kExitFailure);
   }
 }
 }  // namespace
@@ -42,26 +42,30 @@ int main(int argc, char** argv) {
   // that closes (netlab tclnt | head -1); that must be an error, not a death.
   signal(SIGPIPE, SIG_IGN);
 
-  CLI::App app{"netlab: the socket-programming chapter as real tools (TCP/UDP servers and clients)", "netlab"};
+  CLI::App app{"netlab: the socket-programming chapter as real tools (TCP/UDP servers and clients)",
+               "netlab"};
   app.set_version_flag("--version", "netlab " NETLAB_VERSION);
   app.formatter(std::make_shared<netlab::modes::HelpFormatter>());  // inherited by every subcommand
   app.require_subcommand(1);
   app.footer("Run 'netlab SUBCOMMAND --help' for a subcommand's options and examples.");
 
   netlab::modes::Runner runner;
-  for (auto register_mode : {netlab::modes::register_tserv, netlab::modes::register_tclnt,
-                             netlab::modes::register_userv, netlab::modes::register_uclnt,
-                             netlab::modes::register_cmdserv, netlab::modes::register_chat_server,
-                             netlab::modes::register_chat_client}) {
+  for (auto register_mode :
+       {netlab::modes::register_tserv, netlab::modes::register_tclnt, netlab::modes::register_userv,
+        netlab::modes::register_uclnt, netlab::modes::register_cmdserv,
+        netlab::modes::register_chat_server, netlab::modes::register_chat_client}) {
     register_mode(app, runner);
   }
 
   // CLI11 would call "netlab bogus" a missing subcommand; name the culprit.
   const auto known = [&app](std::string_view name) {
-    return !app.get_subcommands([name](CLI::App* sub) { return sub->check_name(std::string(name)); }).empty();
+    return !app.get_subcommands(
+                   [name](CLI::App* sub) { return sub->check_name(std::string(name)); })
+                .empty();
   };
   if (argc > 1 && argv[1][0] != '-' && !known(argv[1])) {
-    fmt::print(stderr, "netlab: unknown subcommand '{}'\nRun with --help for more information.\n", argv[1]);
+    fmt::print(stderr, "netlab: unknown subcommand '{}'\nRun with --help for more information.\n",
+               argv[1]);
     return kExitUsage;
   }
 

@@ -4,6 +4,7 @@
 // Not a test: run it by hand or through bench/chat_fanout.sh.
 //
 //   netlab_chat_fanout PORT [MEMBERS=1000] [WINDOW=16] [SECONDS=5]
+#include <fmt/format.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -15,8 +16,6 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "net/blocking_io.hpp"
 #include "net/connection.hpp"
@@ -36,16 +35,18 @@ struct Fanout {
   size_t window = 16;
   size_t joined = 0;
   uint64_t next_seq = 0;
-  std::unordered_map<uint64_t, std::pair<Clock::time_point, size_t>> in_flight;  // seq -> (sent, deliveries left)
+  std::unordered_map<uint64_t, std::pair<Clock::time_point, size_t>>
+      in_flight;  // seq -> (sent, deliveries left)
   std::vector<double> latency_us;
   uint64_t deliveries = 0;
   bool measuring = false;
 
   std::unique_ptr<net::Connection> connect(uint16_t port, const std::string& name) {
     net::Endpoint ep{"127.0.0.1", port, {}};
-    net::Socket s = net::connect_any(ep.addresses(net::Transport::kTcp, false), SOCK_STREAM, ep.to_string(),
-                                     net::Deadline::after(std::chrono::seconds(5)));
-    auto c = std::make_unique<net::Connection>(loop, std::move(s), net::Address(), 0, net::ConnectionOptions{});
+    net::Socket s = net::connect_any(ep.addresses(net::Transport::kTcp, false), SOCK_STREAM,
+                                     ep.to_string(), net::Deadline::after(std::chrono::seconds(5)));
+    auto c = std::make_unique<net::Connection>(loop, std::move(s), net::Address(), 0,
+                                               net::ConnectionOptions{});
     c->send(name + " bench\n");
     return c;
   }
@@ -71,7 +72,8 @@ struct Fanout {
     std::from_chars(num.data(), num.data() + num.size(), seq);
     auto it = in_flight.find(seq);
     if (it == in_flight.end()) return;
-    latency_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - it->second.first).count());
+    latency_us.push_back(
+        std::chrono::duration<double, std::micro>(Clock::now() - it->second.first).count());
     ++deliveries;
     if (--it->second.second == 0) {
       in_flight.erase(it);
@@ -87,7 +89,8 @@ struct Fanout {
 
 double percentile(std::vector<double>& v, double p) {
   if (v.empty()) return 0;
-  const size_t k = std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * static_cast<double>(v.size())));
+  const size_t k =
+      std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * static_cast<double>(v.size())));
   std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
   return v[k];
 }
@@ -119,9 +122,11 @@ int main(int argc, char** argv) {
   // A guard against a server that never answers; joining 1000 members costs
   // ~500,000 join notices, so allow for that.
   const auto loop_started = Clock::now();
-  f.loop.run_after(std::chrono::milliseconds(static_cast<long long>(seconds * 1000) + 120000), [&] { f.loop.stop(); });
+  f.loop.run_after(std::chrono::milliseconds(static_cast<long long>(seconds * 1000) + 120000),
+                   [&] { f.loop.stop(); });
   f.loop.run_every(std::chrono::milliseconds(50), [&] {
-    if (started != Clock::time_point() && Clock::now() - started >= std::chrono::duration<double>(seconds)) {
+    if (started != Clock::time_point() &&
+        Clock::now() - started >= std::chrono::duration<double>(seconds)) {
       f.loop.stop();
     }
   });
@@ -129,9 +134,11 @@ int main(int argc, char** argv) {
   const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
   const double join_s = std::chrono::duration<double>(started - loop_started).count();
   fmt::print(
-      "fanout members={} window={} join={:.1f}s deliveries={} time={:.2f}s deliveries/s={:.0f} p50={:.0f}us "
+      "fanout members={} window={} join={:.1f}s deliveries={} time={:.2f}s deliveries/s={:.0f} "
+      "p50={:.0f}us "
       "p99={:.0f}us\n",
-      f.member_count, f.window, join_s, f.deliveries, elapsed, static_cast<double>(f.deliveries) / elapsed,
-             percentile(f.latency_us, 50), percentile(f.latency_us, 99));
+      f.member_count, f.window, join_s, f.deliveries, elapsed,
+      static_cast<double>(f.deliveries) / elapsed, percentile(f.latency_us, 50),
+      percentile(f.latency_us, 99));
   return f.deliveries > 0 ? 0 : 1;
 }

@@ -1,14 +1,13 @@
 // netlab chat-client: the chat client of exercises 16-7 ... 16-10. Full
 // duplex on one event loop: the terminal (stdin) and the server socket.
-#include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <sys/socket.h>
 
+#include <CLI/CLI.hpp>
 #include <deque>
 #include <memory>
 #include <optional>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 #include "modes/chat_modes.hpp"
 #include "modes/chat_protocol.hpp"
@@ -40,8 +39,9 @@ class ChatClient {
  public:
   explicit ChatClient(const Options& o)
       : o_(o),
-        terminal_(loop_, prompt(), [this](std::string line) { on_user_line(std::move(line)); },
-                  [this] { on_user_eof(); }) {}
+        terminal_(
+            loop_, prompt(), [this](std::string line) { on_user_line(std::move(line)); },
+            [this] { on_user_eof(); }) {}
 
   int run() {
     // First: a SIGTERM while still connecting must still end in a clean exit.
@@ -63,7 +63,8 @@ class ChatClient {
     conn_->set_on_too_long([this](net::Connection&) {
       fail(fmt::format("line from {} longer than {} bytes", o_.endpoint.to_string(), 1024 * 1024));
     });
-    conn_->set_on_message([this](net::Connection&, std::string_view line) { on_server_line(line); });
+    conn_->set_on_message(
+        [this](net::Connection&, std::string_view line) { on_server_line(line); });
     conn_->set_on_close([this](net::Connection&) { on_server_closed(); });
     conn_->start();
     if (o_.mode == ChatMode::kRoom) {
@@ -156,7 +157,8 @@ class ChatClient {
 
   void start_linger() {
     // Wait for the server to close after our quit, but not forever.
-    loop_.run_after(std::chrono::milliseconds(static_cast<long long>(o_.linger_s * 1000)), [this] { finish(0); });
+    loop_.run_after(std::chrono::milliseconds(static_cast<long long>(o_.linger_s * 1000)),
+                    [this] { finish(0); });
   }
 
   void send_line(std::string_view line) {
@@ -199,14 +201,19 @@ int run(const Options& o) {
 
 void register_chat_client(CLI::App& app, Runner& runner) {
   auto opts = std::make_shared<Options>();
-  auto* sub = app.add_subcommand("chat-client", "Chat client: join a room (or a 1:1 chat) and talk, full duplex");
+  auto* sub = app.add_subcommand("chat-client",
+                                 "Chat client: join a room (or a 1:1 chat) and talk, full duplex");
   add_address_options(sub, opts->endpoint, net::Transport::kTcp, Side::kClient);
   chat::add_chat_mode_option(sub, opts->mode);
-  auto* user = sub->add_option("-u,--user", opts->user, "Your name (room mode; 1-32 characters, no spaces)")
-                   ->type_name("NAME")
+  auto* user =
+      sub->add_option("-u,--user", opts->user, "Your name (room mode; 1-32 characters, no spaces)")
+          ->type_name("NAME")
+          ->group("Chat");
+  auto* room = sub->add_option("-r,--room", opts->room, "Room to join (room mode)")
+                   ->type_name("ROOM")
                    ->group("Chat");
-  auto* room = sub->add_option("-r,--room", opts->room, "Room to join (room mode)")->type_name("ROOM")->group("Chat");
-  sub->add_option("--linger", opts->linger_s, "After stdin ends: seconds to wait for the server to close")
+  sub->add_option("--linger", opts->linger_s,
+                  "After stdin ends: seconds to wait for the server to close")
       ->check(CLI::NonNegativeNumber)
       ->type_name("SECS")
       ->capture_default_str()

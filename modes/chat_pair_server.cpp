@@ -1,9 +1,9 @@
 #include "modes/chat_pair_server.hpp"
 
+#include <fmt/format.h>
+
 #include <deque>
 #include <memory>
-
-#include <fmt/format.h>
 
 #include "modes/chat_protocol.hpp"
 #include "modes/chat_terminal.hpp"
@@ -22,9 +22,11 @@ class PairServer {
  public:
   PairServer(const PairServerOptions& o, net::Listener& listener)
       : o_(o),
-        acceptor_(loop_, listener, [this](net::Socket s, const net::Address& peer) { accept(std::move(s), peer); }),
-        terminal_(loop_, "> ", [this](std::string line) { on_operator_line(std::move(line)); },
-                  [this] { on_operator_eof(); }) {
+        acceptor_(loop_, listener,
+                  [this](net::Socket s, const net::Address& peer) { accept(std::move(s), peer); }),
+        terminal_(
+            loop_, "> ", [this](std::string line) { on_operator_line(std::move(line)); },
+            [this] { on_operator_eof(); }) {
     loop_.on_stop_signal([this](int) { shut_down(); });
   }
 
@@ -47,7 +49,8 @@ class PairServer {
     net::ConnectionOptions copts;
     copts.max_line = o_.max_line;
     peer_ = std::make_unique<net::Connection>(loop_, std::move(socket), peer, ++next_id_, copts);
-    peer_->set_on_message([this](net::Connection& c, std::string_view line) { on_client_line(c, line); });
+    peer_->set_on_message(
+        [this](net::Connection& c, std::string_view line) { on_client_line(c, line); });
     peer_->set_on_close([this](net::Connection& c) {
       terminal_.notice(fmt::format("* {} left", c.peer().to_string()));
       // The Connection is still on the stack here: free it later.

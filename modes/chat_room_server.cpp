@@ -28,7 +28,8 @@ class RoomServer {
   RoomServer(const RoomServerOptions& o, net::Listener& listener)
       : o_(o),
         rooms_(o.history),
-        acceptor_(loop_, listener, [this](net::Socket s, const net::Address& peer) { accept(std::move(s), peer); }) {
+        acceptor_(loop_, listener,
+                  [this](net::Socket s, const net::Address& peer) { accept(std::move(s), peer); }) {
     max_clients_ = o.max_clients;
     if (max_clients_ == 0) {
       const long fds = net::raise_fd_limit();
@@ -72,11 +73,13 @@ class RoomServer {
     copts.max_output = std::numeric_limits<size_t>::max();
     Client& c = clients_[id];
     c.conn = std::make_unique<net::Connection>(loop_, std::move(socket), peer, id, copts);
-    c.conn->set_on_message([this, id](net::Connection&, std::string_view line) { on_line(id, line); });
+    c.conn->set_on_message(
+        [this, id](net::Connection&, std::string_view line) { on_line(id, line); });
     c.conn->set_on_close([this, id](net::Connection&) { on_closed(id); });
     if (o_.login_timeout_s > 0) {
-      c.login_timer = loop_.run_after(std::chrono::milliseconds(static_cast<long long>(o_.login_timeout_s * 1000)),
-                                      [this, id] { login_timed_out(id); });
+      c.login_timer = loop_.run_after(
+          std::chrono::milliseconds(static_cast<long long>(o_.login_timeout_s * 1000)),
+          [this, id] { login_timed_out(id); });
     }
     net::Log::debug("connection from {}", peer.to_string());
     c.conn->start();
@@ -126,14 +129,30 @@ class RoomServer {
     if (m == nullptr) return;
     const Command cmd = parse_command(line);
     switch (cmd.kind) {
-      case Command::Kind::kSay: say(id, *m, trim_terminator(cmd.text)); break;
-      case Command::Kind::kQuit: quit(id, c); break;
-      case Command::Kind::kWho: send_to(id, wire(who(m->room))); break;
-      case Command::Kind::kRooms: send_to(id, wire(room_list())); break;
-      case Command::Kind::kJoin: join_room(id, std::string(cmd.target)); break;
-      case Command::Kind::kMsg: private_message(id, *m, cmd); break;
-      case Command::Kind::kHelp: send_to(id, wire(kHelpText)); break;
-      case Command::Kind::kUnknown: send_to(id, wire(fmt::format("error: unknown command {}", cmd.target))); break;
+      case Command::Kind::kSay:
+        say(id, *m, trim_terminator(cmd.text));
+        break;
+      case Command::Kind::kQuit:
+        quit(id, c);
+        break;
+      case Command::Kind::kWho:
+        send_to(id, wire(who(m->room)));
+        break;
+      case Command::Kind::kRooms:
+        send_to(id, wire(room_list()));
+        break;
+      case Command::Kind::kJoin:
+        join_room(id, std::string(cmd.target));
+        break;
+      case Command::Kind::kMsg:
+        private_message(id, *m, cmd);
+        break;
+      case Command::Kind::kHelp:
+        send_to(id, wire(kHelpText));
+        break;
+      case Command::Kind::kUnknown:
+        send_to(id, wire(fmt::format("error: unknown command {}", cmd.target)));
+        break;
     }
     drop_slow_members();
   }
@@ -275,8 +294,8 @@ class RoomServer {
       auto it = clients_.find(id);
       if (it == clients_.end() || !it->second.conn->is_open()) continue;
       net::Connection& conn = *it->second.conn;
-      net::Log::info("dropping {}: {} bytes queued (--max-queue {})", conn.peer().to_string(), conn.output_size(),
-                     o_.max_queue);
+      net::Log::info("dropping {}: {} bytes queued (--max-queue {})", conn.peer().to_string(),
+                     conn.output_size(), o_.max_queue);
       if (const auto* m = rooms_.find(id)) {
         const std::string room = m->room;
         const std::string notice = left_notice(m->name, room, "too slow");

@@ -13,10 +13,10 @@ struct RoomServerOptions {
   net::Endpoint endpoint;
   net::Framing framing = net::Framing::kLine;
   size_t max_line = net::kDefaultMaxLine;
-  size_t history = 0;               // lines of room history a newcomer gets
-  size_t max_queue = 1024 * 1024;   // bytes queued for one member before it is dropped
-  size_t max_clients = 0;           // 0: what RLIMIT_NOFILE allows
-  double login_timeout_s = 30;      // 0: none
+  size_t history = 0;              // lines of room history a newcomer gets
+  size_t max_queue = 1024 * 1024;  // bytes queued for one member before it is dropped
+  size_t max_clients = 0;          // 0: what RLIMIT_NOFILE allows
+  double login_timeout_s = 30;     // 0: none
   net::AccessList access;
 };
 

@@ -14,8 +14,8 @@ const std::deque<std::string> kNoHistory;
 // could look like somebody else's, or reorder the text around it (bidi).
 bool is_space_or_control(uint32_t cp) {
   return cp <= 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0xA0) || cp == 0xAD || cp == 0x1680 ||
-         (cp >= 0x2000 && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202F) || (cp >= 0x205F && cp <= 0x206F) ||
-         cp == 0x3000 || cp == 0xFEFF;
+         (cp >= 0x2000 && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202F) ||
+         (cp >= 0x205F && cp <= 0x206F) || cp == 0x3000 || cp == 0xFEFF;
 }
 }  // namespace
 
@@ -86,7 +86,8 @@ const RoomDirectory::Member* RoomDirectory::find(MemberId id) const {
   return it == members_.end() ? nullptr : &it->second;
 }
 
-std::optional<MemberId> RoomDirectory::find_in_room(std::string_view room, std::string_view name) const {
+std::optional<MemberId> RoomDirectory::find_in_room(std::string_view room,
+                                                    std::string_view name) const {
   for (MemberId m : members(room)) {
     if (members_.at(m).name == name) return m;
   }

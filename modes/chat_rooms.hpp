@@ -70,7 +70,8 @@ class RoomDirectory {
   size_t history_limit_;
   std::unordered_map<MemberId, Member> members_;
   std::map<std::string, Room, std::less<>> rooms_;
-  std::deque<std::string> idle_;  // rooms emptied with history, oldest first (may name rooms in use again)
+  std::deque<std::string>
+      idle_;  // rooms emptied with history, oldest first (may name rooms in use again)
 };
 
 }  // namespace netlab::modes::chat

@@ -1,7 +1,6 @@
 // netlab chat-server: exercises 16-7 ... 16-10. Room mode is the multi-user
 // server; duplex and half-duplex are one-to-one chats with the operator.
 #include <CLI/CLI.hpp>
-
 #include <memory>
 
 #include "modes/chat_modes.hpp"
@@ -14,10 +13,13 @@ namespace netlab::modes {
 
 namespace chat {
 void add_chat_mode_option(CLI::App* sub, ChatMode& mode) {
-  add_choice_option(sub, "--mode", mode,
-                    {{"room", ChatMode::kRoom}, {"duplex", ChatMode::kDuplex}, {"half-duplex", ChatMode::kHalfDuplex}},
-                    "room (default): multi-user rooms; duplex: 1:1 with the server's operator, both type freely; "
-                    "half-duplex: 1:1 in strict turns, client first")
+  add_choice_option(
+      sub, "--mode", mode,
+      {{"room", ChatMode::kRoom},
+       {"duplex", ChatMode::kDuplex},
+       {"half-duplex", ChatMode::kHalfDuplex}},
+      "room (default): multi-user rooms; duplex: 1:1 with the server's operator, both type freely; "
+      "half-duplex: 1:1 in strict turns, client first")
       ->group("Chat");
 }
 }  // namespace chat
@@ -43,30 +45,35 @@ int run(const Options& o) {
 
 void register_chat_server(CLI::App& app, Runner& runner) {
   auto opts = std::make_shared<Options>();
-  auto* sub = app.add_subcommand("chat-server", "Chat server: multi-room chat, or a 1:1 chat with the operator");
+  auto* sub = app.add_subcommand("chat-server",
+                                 "Chat server: multi-room chat, or a 1:1 chat with the operator");
   auto& r = opts->room;
   add_address_options(sub, r.endpoint, net::Transport::kTcp, Side::kServer);
   chat::add_chat_mode_option(sub, opts->mode);
-  add_choice_option(sub, "--framing", r.framing, {{"line", net::Framing::kLine}, {"raw", net::Framing::kRaw}},
-                    "line (default): one message per line; raw: each read chunk is a message and replies carry "
-                    "no newline (the tutorial's client)")
+  add_choice_option(
+      sub, "--framing", r.framing, {{"line", net::Framing::kLine}, {"raw", net::Framing::kRaw}},
+      "line (default): one message per line; raw: each read chunk is a message and replies carry "
+      "no newline (the tutorial's client)")
       ->group("Chat");
   sub->add_option("--history", r.history, "Lines of room history a newcomer receives first")
       ->check(CLI::Range(size_t{0}, size_t{100000}))
       ->type_name("N")
       ->capture_default_str()
       ->group("Chat");
-  sub->add_option("--max-queue", r.max_queue, "Bytes queued for a member that does not read before it is dropped")
+  sub->add_option("--max-queue", r.max_queue,
+                  "Bytes queued for a member that does not read before it is dropped")
       ->check(CLI::Range(size_t{1024}, size_t{1} << 32))
       ->type_name("BYTES")
       ->capture_default_str()
       ->group("Chat");
-  sub->add_option("--max-clients", r.max_clients, "Refuse clients beyond N (0 = as many as file descriptors allow)")
+  sub->add_option("--max-clients", r.max_clients,
+                  "Refuse clients beyond N (0 = as many as file descriptors allow)")
       ->check(CLI::NonNegativeNumber)
       ->type_name("N")
       ->capture_default_str()
       ->group("Chat");
-  sub->add_option("--login-timeout", r.login_timeout_s, "Close connections that send no login line within SECS")
+  sub->add_option("--login-timeout", r.login_timeout_s,
+                  "Close connections that send no login line within SECS")
       ->check(CLI::NonNegativeNumber)
       ->type_name("SECS")
       ->capture_default_str()

@@ -1,5 +1,6 @@
 #include "modes/chat_terminal.hpp"
 
+#include <fmt/format.h>
 #include <readline/history.h>
 #include <readline/readline.h>
 #include <sys/epoll.h>
@@ -10,8 +11,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "modes/utf8.hpp"
 
@@ -45,7 +44,8 @@ std::string escape_for_terminal(std::string_view text) {
     if (len == 0) {
       out += fmt::format("\\x{:02x}", c);
       ++i;
-    } else if ((cp >= 0x80 && cp <= 0x9f) || (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069)) {
+    } else if ((cp >= 0x80 && cp <= 0x9f) || (cp >= 0x2028 && cp <= 0x202e) ||
+               (cp >= 0x2066 && cp <= 0x2069)) {
       // C1 controls (CSI 0x9b and friends), line/paragraph separators and
       // bidi overrides, which would reorder the rest of the line.
       out += fmt::format("\\u{:04x}", cp);
@@ -67,10 +67,13 @@ ChatTerminal::ChatTerminal(net::EventLoop& loop, std::string prompt, LineHandler
       interactive_(isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)),
       escape_output_(isatty(STDOUT_FILENO)) {
   struct stat st {};
-  input_can_end_ = fstat(STDIN_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || isatty(STDIN_FILENO));
+  input_can_end_ = fstat(STDIN_FILENO, &st) == 0 &&
+                   (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || isatty(STDIN_FILENO));
 }
 
-ChatTerminal::~ChatTerminal() { stop(); }
+ChatTerminal::~ChatTerminal() {
+  stop();
+}
 
 void ChatTerminal::start() {
   if (reading_ || eof_) return;
@@ -158,8 +161,12 @@ void ChatTerminal::deliver_pipe_lines(bool at_eof) {
   }
 }
 
-void ChatTerminal::print(std::string_view line) { write_line(line, true); }
-void ChatTerminal::notice(std::string_view text) { write_line(text, false); }
+void ChatTerminal::print(std::string_view line) {
+  write_line(line, true);
+}
+void ChatTerminal::notice(std::string_view text) {
+  write_line(text, false);
+}
 
 void ChatTerminal::write_line(std::string_view text, bool from_network) {
   std::string out = from_network && escape_output_ ? escape_for_terminal(text) : std::string(text);

@@ -26,15 +26,16 @@ class ChatTerminal {
  public:
   using LineHandler = std::function<void(std::string line)>;
 
-  ChatTerminal(net::EventLoop& loop, std::string prompt, LineHandler on_line, std::function<void()> on_eof);
+  ChatTerminal(net::EventLoop& loop, std::string prompt, LineHandler on_line,
+               std::function<void()> on_eof);
   ~ChatTerminal();
   ChatTerminal(const ChatTerminal&) = delete;
   ChatTerminal& operator=(const ChatTerminal&) = delete;
 
-  void start();                         // begin reading stdin
-  void stop();                          // stop reading (and restore the terminal)
-  void print(std::string_view line);    // one line from the network, without '\n'
-  void notice(std::string_view text);   // a line of our own (never escaped)
+  void start();                        // begin reading stdin
+  void stop();                         // stop reading (and restore the terminal)
+  void print(std::string_view line);   // one line from the network, without '\n'
+  void notice(std::string_view text);  // a line of our own (never escaped)
   bool interactive() const { return interactive_; }
   // stdin is a terminal or a pipe: its end means the user is done. (At the
   // end of /dev/null or a file, a server's operator simply has no more to say.)
@@ -50,8 +51,8 @@ class ChatTerminal {
   std::string prompt_;
   LineHandler on_line_;
   std::function<void()> on_eof_;
-  bool interactive_;     // stdin and stdout are terminals: readline mode
-  bool escape_output_;   // stdout is a terminal
+  bool interactive_;    // stdin and stdout are terminals: readline mode
+  bool escape_output_;  // stdout is a terminal
   bool input_can_end_;
   bool reading_ = false;
   bool watching_ = false;  // stdin is registered with the loop

@@ -1,10 +1,10 @@
 #include "modes/cli_options.hpp"
 
+#include <fmt/format.h>
+
 #include <cctype>
 #include <utility>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "net/log.hpp"
 
@@ -33,7 +33,8 @@ CLI::Validator cidr_validator() {
 
 std::string metavar(const std::string& option) {
   std::string out = option.substr(option.find_first_not_of('-'));
-  for (char& c : out) c = (c == '-') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char& c : out)
+    c = (c == '-') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -44,7 +45,8 @@ std::string HelpFormatter::make_option_opts(const CLI::Option* opt) const {
   // "MODEL:{reactor,thread}" -> "{reactor,thread}", "TEXT:PORT" -> "TEXT".
   std::string type = opt->get_type_name();
   const size_t colon = type.find(':');
-  if (colon != std::string::npos) type = type.compare(colon + 1, 1, "{") == 0 ? type.substr(colon + 1) : type.substr(0, colon);
+  if (colon != std::string::npos)
+    type = type.compare(colon + 1, 1, "{") == 0 ? type.substr(colon + 1) : type.substr(0, colon);
   std::string out = " " + type;
   if (!opt->get_default_str().empty()) out += "=" + opt->get_default_str();
   if (opt->get_expected_max() == CLI::detail::expected_max_vector_size) out += " ...";
@@ -63,30 +65,35 @@ void add_log_options(CLI::App* sub, LogOptions& o) {
   auto* v = sub->add_flag("-v,--verbose", o.verbose, "Log connections and other events");
   auto* q = sub->add_flag("-q,--quiet", o.quiet, "Log nothing but errors");
   v->excludes(q);
-  auto* trace = sub->add_flag("--trace", o.trace, "Print every socket call (socket, bind, connect, send, recv, ...)");
+  auto* trace = sub->add_flag("--trace", o.trace,
+                              "Print every socket call (socket, bind, connect, send, recv, ...)");
   for (auto* opt : {v, q, trace}) opt->group("Logging");
 }
 
 void add_address_options(CLI::App* sub, net::Endpoint& ep, net::Transport t, Side side) {
-  const char* host_help = side == Side::kServer
-                              ? "Address to listen on (default localhost: loopback only; 0.0.0.0 or :: for all)"
-                              : "Server host name or address";
+  const char* host_help =
+      side == Side::kServer
+          ? "Address to listen on (default localhost: loopback only; 0.0.0.0 or :: for all)"
+          : "Server host name or address";
   const std::string host_names = side == Side::kClient ? "-H,--host,host" : "-H,--host";
   const std::string port_names = side == Side::kClient ? "-p,--port,port" : "-p,--port";
-  auto* host = sub->add_option(host_names, ep.host, host_help)->capture_default_str()->type_name("HOST");
-  auto* port = sub->add_option_function<std::string>(
-                      port_names, [&ep, t](const std::string& v) { ep.port = *net::parse_port(v, t); },
-                      side == Side::kServer
-                          ? fmt::format("Port number or {} service name (0 = any free port)", net::transport_name(t))
-                          : fmt::format("Server port number or {} service name", net::transport_name(t)))
-                   ->check(port_validator(t))
-                   ->type_name("PORT")
-                   ->default_str(std::to_string(ep.port));
-  auto* unix_path =
-      sub->add_option("--unix", ep.unix_path,
-                      t == net::Transport::kTcp ? "Use a Unix stream socket at PATH instead of TCP"
-                                                : "Use a Unix datagram socket at PATH instead of UDP")
-          ->type_name("PATH");
+  auto* host =
+      sub->add_option(host_names, ep.host, host_help)->capture_default_str()->type_name("HOST");
+  auto* port =
+      sub->add_option_function<std::string>(
+             port_names, [&ep, t](const std::string& v) { ep.port = *net::parse_port(v, t); },
+             side == Side::kServer
+                 ? fmt::format("Port number or {} service name (0 = any free port)",
+                               net::transport_name(t))
+                 : fmt::format("Server port number or {} service name", net::transport_name(t)))
+          ->check(port_validator(t))
+          ->type_name("PORT")
+          ->default_str(std::to_string(ep.port));
+  auto* unix_path = sub->add_option("--unix", ep.unix_path,
+                                    t == net::Transport::kTcp
+                                        ? "Use a Unix stream socket at PATH instead of TCP"
+                                        : "Use a Unix datagram socket at PATH instead of UDP")
+                        ->type_name("PATH");
   unix_path->excludes(host)->excludes(port);
   for (auto* o : {host, port, unix_path}) o->group("Address");
 }
@@ -97,13 +104,13 @@ void add_access_options(CLI::App* sub, net::AccessList& acl) {
       for (const auto& v : values) out.push_back(*net::Cidr::parse(v));
     };
   };
-  sub->add_option_function<std::vector<std::string>>("--allow", to_cidrs(acl.allow),
-                                                     "Accept only clients from this network (repeatable)")
+  sub->add_option_function<std::vector<std::string>>(
+         "--allow", to_cidrs(acl.allow), "Accept only clients from this network (repeatable)")
       ->check(cidr_validator())
       ->type_name("CIDR")
       ->group("Access control");
-  sub->add_option_function<std::vector<std::string>>("--deny", to_cidrs(acl.deny),
-                                                     "Refuse clients from this network (repeatable)")
+  sub->add_option_function<std::vector<std::string>>(
+         "--deny", to_cidrs(acl.deny), "Refuse clients from this network (repeatable)")
       ->check(cidr_validator())
       ->type_name("CIDR")
       ->group("Access control");
@@ -111,24 +118,29 @@ void add_access_options(CLI::App* sub, net::AccessList& acl) {
 
 void add_request_server_options(CLI::App* sub, net::RequestServerOptions& o, LogOptions& log) {
   add_address_options(sub, o.endpoint, net::Transport::kTcp, Side::kServer);
-  add_choice_option(sub, "--model", o.model,
-                    {{"reactor", net::Model::kReactor},
-                     {"thread", net::Model::kThread},
-                     {"fork", net::Model::kFork},
-                     {"iterative", net::Model::kIterative}},
-                    "reactor (epoll, default), thread (one per client), fork (one process per client) "
-                    "or iterative (one client at a time)")
+  add_choice_option(
+      sub, "--model", o.model,
+      {{"reactor", net::Model::kReactor},
+       {"thread", net::Model::kThread},
+       {"fork", net::Model::kFork},
+       {"iterative", net::Model::kIterative}},
+      "reactor (epoll, default), thread (one per client), fork (one process per client) "
+      "or iterative (one client at a time)")
       ->group("Server");
-  add_choice_option(sub, "--framing", o.framing, {{"line", net::Framing::kLine}, {"raw", net::Framing::kRaw}},
-                    "line (default): a request is a \\n-terminated line; raw: each read chunk is a request")
+  add_choice_option(
+      sub, "--framing", o.framing, {{"line", net::Framing::kLine}, {"raw", net::Framing::kRaw}},
+      "line (default): a request is a \\n-terminated line; raw: each read chunk is a request")
       ->group("Server");
-  sub->add_option("--max-line", o.max_line, "Longest accepted line in bytes; longer ones get an error")
+  sub->add_option("--max-line", o.max_line,
+                  "Longest accepted line in bytes; longer ones get an error")
       ->check(CLI::Range(size_t{1}, size_t{1} << 30))
       ->type_name("BYTES")
       ->capture_default_str()
       ->group("Server");
-  sub->add_flag("--one-shot", o.one_shot, "Answer one request per connection, then close")->group("Server");
-  sub->add_option("--max-clients", o.max_clients, "Refuse clients beyond N at once (0 = no limit; 1024 for thread and fork)")
+  sub->add_flag("--one-shot", o.one_shot, "Answer one request per connection, then close")
+      ->group("Server");
+  sub->add_option("--max-clients", o.max_clients,
+                  "Refuse clients beyond N at once (0 = no limit; 1024 for thread and fork)")
       ->check(CLI::NonNegativeNumber)
       ->type_name("N")
       ->capture_default_str()

@@ -2,7 +2,6 @@
 // Options shared by several subcommands, registered the same way everywhere
 // so --help, the completions and the behaviour agree.
 #include <CLI/CLI.hpp>
-
 #include <string>
 #include <utility>
 #include <vector>
@@ -46,7 +45,8 @@ std::string metavar(const std::string& option);
 // choice is the default. --help shows the choices.
 template <typename T>
 CLI::Option* add_choice_option(CLI::App* sub, const std::string& name, T& target,
-                               std::vector<std::pair<std::string, T>> choices, const std::string& help) {
+                               std::vector<std::pair<std::string, T>> choices,
+                               const std::string& help) {
   std::vector<std::string> names;
   for (const auto& c : choices) names.push_back(c.first);
   return sub

@@ -1,6 +1,5 @@
 // netlab cmdserv: the command server of exercise 16-5 (date, os, ls, help).
 #include <CLI/CLI.hpp>
-
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -31,15 +30,18 @@ std::string canonical_root(const std::string& root) {
 int run(const Options& o) {
   o.log.apply();
   const CommandContext ctx{canonical_root(o.root), [] { return ctime_now(); }, os_description()};
-  return net::run_request_server(o.server, [&ctx](std::string_view line) { return handle_command(line, ctx); });
+  return net::run_request_server(
+      o.server, [&ctx](std::string_view line) { return handle_command(line, ctx); });
 }
 }  // namespace
 
 void register_cmdserv(CLI::App& app, Runner& runner) {
   auto opts = std::make_shared<Options>();
-  auto* sub = app.add_subcommand("cmdserv", "Command server: date, os, ls [DIR], help; other lines get a timestamp");
+  auto* sub = app.add_subcommand(
+      "cmdserv", "Command server: date, os, ls [DIR], help; other lines get a timestamp");
   add_request_server_options(sub, opts->server, opts->log);
-  sub->add_option("--root", opts->root, "Directory that ls lists and never leaves (default: the working directory)")
+  sub->add_option("--root", opts->root,
+                  "Directory that ls lists and never leaves (default: the working directory)")
       ->check(CLI::ExistingDirectory)
       ->type_name("DIR")
       ->group("Command server");

@@ -2,8 +2,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/stat.h>
+#include <fmt/format.h>
 #include <linux/openat2.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -14,8 +15,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-
-#include <fmt/format.h>
 
 #include "modes/utf8.hpp"
 
@@ -82,13 +81,27 @@ std::string json_quote(std::string_view bytes) {
       continue;
     }
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           out += fmt::format("\\u{:04x}", c);
@@ -145,7 +158,8 @@ ConfinedDir open_confined_dir(const std::string& root, std::string_view dir) {
   // still point inside; ENOSYS/EPERM: no openat2 here. realpath decides.
   const std::string joined = rel == "." ? root : (root == "/" ? "/" : root + "/") + rel;
   std::unique_ptr<char, decltype(&std::free)> real(realpath(joined.c_str(), nullptr), &std::free);
-  if (!real) return {-1, beneath_errno == EXDEV ? std::string("outside root") : std::strerror(errno)};
+  if (!real)
+    return {-1, beneath_errno == EXDEV ? std::string("outside root") : std::strerror(errno)};
   if (!is_inside(root, real.get())) return {-1, "outside root"};
   const int real_fd = ::open(real.get(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (real_fd < 0) return {-1, std::strerror(errno)};
@@ -171,7 +185,8 @@ std::string list_directory(const std::string& root, std::string_view dir) {
     struct stat st {};
     // No-follow: a symlink is listed as itself, never as what it points to
     // (which may lie outside the root).
-    const bool is_dir = fstatat(dirfd(d.get()), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+    const bool is_dir =
+        fstatat(dirfd(d.get()), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
     names.push_back(is_dir ? std::string(name) + "/" : std::string(name));
   }
   std::sort(names.begin(), names.end());
@@ -191,7 +206,8 @@ std::optional<std::string> handle_command(std::string_view line, const CommandCo
   if (cmd == "os") return ctx.os_line;
   if (cmd == "help") return std::string(kCommandHelp);
   if (cmd == "ls") return list_directory(ctx.root, "");
-  if (cmd.size() > 3 && cmd.substr(0, 2) == "ls" && kWhitespace.find(cmd[2]) != std::string_view::npos) {
+  if (cmd.size() > 3 && cmd.substr(0, 2) == "ls" &&
+      kWhitespace.find(cmd[2]) != std::string_view::npos) {
     return list_directory(ctx.root, trim(cmd.substr(3)));
   }
   return fmt::format("[{}] {}", ctx.ctime_now(), line);

@@ -1,14 +1,13 @@
 // netlab tclnt: the TCP client (tsTclnt.py): sends lines, prints replies.
-#include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <memory>
 #include <stdexcept>
 #include <system_error>
-
-#include <fmt/format.h>
 
 #include "modes/cli_options.hpp"
 #include "modes/message_source.hpp"
@@ -39,7 +38,8 @@ class LineClient {
   bool connected() const { return socket_.valid(); }
   void connect() {
     const auto addrs = o_.endpoint.addresses(net::Transport::kTcp, /*passive=*/false);
-    socket_ = net::connect_any(addrs, SOCK_STREAM, target_, net::Deadline::after_seconds(o_.timeout_s));
+    socket_ =
+        net::connect_any(addrs, SOCK_STREAM, target_, net::Deadline::after_seconds(o_.timeout_s));
     socket_.set_nodelay();
     input_.clear();
   }
@@ -66,7 +66,8 @@ class LineClient {
         return reply;
       }
       if (f.kind == net::Frame::Kind::kTooLong) {
-        throw std::runtime_error(fmt::format("reply from {} longer than {} bytes", target_, o_.max_line));
+        throw std::runtime_error(
+            fmt::format("reply from {} longer than {} bytes", target_, o_.max_line));
       }
       if (eof) throw std::runtime_error(fmt::format("connection closed by {}", target_));
       if (net::wait_for(socket_.fd(), POLLIN, -1, deadline) == net::WaitResult::kTimedOut) {
@@ -115,7 +116,8 @@ void register_tclnt(CLI::App& app, Runner& runner) {
       ->type_name("MSG")
       ->group("Client");
   sub->add_flag("--one-shot", opts->one_shot, "Connect anew for every message")->group("Client");
-  sub->add_option("--timeout", opts->timeout_s, "Seconds to wait for the connection and for each reply")
+  sub->add_option("--timeout", opts->timeout_s,
+                  "Seconds to wait for the connection and for each reply")
       ->check(CLI::PositiveNumber)
       ->type_name("SECS")
       ->capture_default_str()

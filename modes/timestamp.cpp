@@ -10,8 +10,8 @@ std::string format_ctime(std::time_t t) {
                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   std::tm tm{};
   localtime_r(&t, &tm);
-  return fmt::format("{} {} {:2} {:02}:{:02}:{:02} {}", kDays[tm.tm_wday], kMonths[tm.tm_mon], tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec, tm.tm_year + 1900);
+  return fmt::format("{} {} {:2} {:02}:{:02}:{:02} {}", kDays[tm.tm_wday], kMonths[tm.tm_mon],
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, tm.tm_year + 1900);
 }
 
 const std::string& ctime_now() {

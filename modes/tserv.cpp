@@ -1,6 +1,5 @@
 // netlab tserv: the TCP timestamp server (tsTserv.py, TsTservss.py).
 #include <CLI/CLI.hpp>
-
 #include <memory>
 
 #include "modes/cli_options.hpp"
@@ -18,13 +17,15 @@ struct Options {
 
 int run(const Options& o) {
   o.log.apply();
-  return net::run_request_server(o.server, [](std::string_view line) { return timestamp_reply(line); });
+  return net::run_request_server(o.server,
+                                 [](std::string_view line) { return timestamp_reply(line); });
 }
 }  // namespace
 
 void register_tserv(CLI::App& app, Runner& runner) {
   auto opts = std::make_shared<Options>();
-  auto* sub = app.add_subcommand("tserv", "TCP timestamp server: replies \"[<ctime>] <line>\" to each line");
+  auto* sub = app.add_subcommand("tserv",
+                                 "TCP timestamp server: replies \"[<ctime>] <line>\" to each line");
   add_request_server_options(sub, opts->server, opts->log);
   sub->footer(examples({
       "netlab tserv                       # localhost:21567, epoll reactor",

@@ -1,16 +1,15 @@
 // netlab uclnt: the UDP client (tsUclnt.py), with the timeouts and retries
 // a lossy datagram service needs.
-#include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <memory>
 #include <stdexcept>
 #include <system_error>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "modes/cli_options.hpp"
 #include "modes/message_source.hpp"
@@ -43,7 +42,8 @@ net::Socket open_connected(const net::Address& server) {
     s.bind(net::Address(reinterpret_cast<const sockaddr*>(&family), sizeof(family)));
   }
   if (s.connect(server) < 0) {
-    throw std::system_error(errno, std::generic_category(), "cannot connect to " + server.to_string());
+    throw std::system_error(errno, std::generic_category(),
+                            "cannot connect to " + server.to_string());
   }
   return s;
 }
@@ -51,8 +51,8 @@ net::Socket open_connected(const net::Address& server) {
 enum class Outcome { kReply, kNoReply, kRefused };
 
 // Sends the message up to 1 + retries times; `reply` gets the answer.
-Outcome exchange(net::Socket& s, const std::string& message, const Options& o, std::vector<char>& buf,
-                 std::string& reply) {
+Outcome exchange(net::Socket& s, const std::string& message, const Options& o,
+                 std::vector<char>& buf, std::string& reply) {
   for (int attempt = 0; attempt <= o.retries; ++attempt) {
     if (attempt > 0) net::Log::debug("no reply within {}s, resending", o.timeout_s);
     if (s.send(message.data(), message.size()) < 0) {
@@ -67,7 +67,8 @@ Outcome exchange(net::Socket& s, const std::string& message, const Options& o, s
         return Outcome::kReply;
       }
       if (errno == ECONNREFUSED) return Outcome::kRefused;
-      if (errno != EAGAIN && errno != EINTR) throw std::system_error(errno, std::generic_category(), "cannot receive");
+      if (errno != EAGAIN && errno != EINTR)
+        throw std::system_error(errno, std::generic_category(), "cannot receive");
     }
   }
   return Outcome::kNoReply;
@@ -87,7 +88,8 @@ int run(const Options& o) {
       const Outcome r = exchange(socket, *message, o, buf, reply);
       if (r == Outcome::kReply) break;
       if (r == Outcome::kNoReply) {
-        throw std::runtime_error(fmt::format("no reply from {} after {} tries", target, o.retries + 1));
+        throw std::runtime_error(
+            fmt::format("no reply from {} after {} tries", target, o.retries + 1));
       }
       // Refused: nobody listens at this address; try the next one the name resolved to.
       if (++current == addrs.size()) {
@@ -103,7 +105,8 @@ int run(const Options& o) {
 
 void register_uclnt(CLI::App& app, Runner& runner) {
   auto opts = std::make_shared<Options>();
-  auto* sub = app.add_subcommand("uclnt", "UDP client: sends each line as a datagram, prints each reply");
+  auto* sub =
+      app.add_subcommand("uclnt", "UDP client: sends each line as a datagram, prints each reply");
   add_address_options(sub, opts->endpoint, net::Transport::kUdp, Side::kClient);
   sub->add_option("-m,--message", opts->messages, "Send MSG instead of reading stdin (repeatable)")
       ->type_name("MSG")

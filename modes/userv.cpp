@@ -1,8 +1,8 @@
 // netlab userv: the UDP timestamp server (tsUserv.py). One datagram in, one
 // "[<ctime>] <data>" datagram back to its sender.
-#include <CLI/CLI.hpp>
 #include <sys/epoll.h>
 
+#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -73,7 +73,8 @@ int run(const Options& o) {
 
 void register_userv(CLI::App& app, Runner& runner) {
   auto opts = std::make_shared<Options>();
-  auto* sub = app.add_subcommand("userv", "UDP timestamp server: answers each datagram with \"[<ctime>] <data>\"");
+  auto* sub = app.add_subcommand(
+      "userv", "UDP timestamp server: answers each datagram with \"[<ctime>] <data>\"");
   add_address_options(sub, opts->endpoint, net::Transport::kUdp, Side::kServer);
   add_access_options(sub, opts->access);
   add_log_options(sub, opts->log);

@@ -18,11 +18,16 @@ namespace {
 constexpr int kMaxAcceptsPerWakeup = 64;
 constexpr auto kPauseWhenOutOfFds = std::chrono::milliseconds(100);
 
-int open_reserve_fd() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
+int open_reserve_fd() {
+  return ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
 }  // namespace
 
 Acceptor::Acceptor(EventLoop& loop, Listener& listener, AcceptHandler on_accept)
-    : loop_(loop), listener_(listener), on_accept_(std::move(on_accept)), reserve_fd_(open_reserve_fd()) {
+    : loop_(loop),
+      listener_(listener),
+      on_accept_(std::move(on_accept)),
+      reserve_fd_(open_reserve_fd()) {
   for (Socket& s : listener_.sockets()) {
     loop_.watch(s.fd(), EPOLLIN, [this, &s](uint32_t) { handle_readable(s); });
   }

@@ -12,8 +12,8 @@
 
 #include "net/address.hpp"
 #include "net/event_loop.hpp"
-#include "net/socket.hpp"
 #include "net/listener.hpp"
+#include "net/socket.hpp"
 
 namespace netlab::net {
 

@@ -1,21 +1,22 @@
 #include "net/address.hpp"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <strings.h>
 #include <sys/un.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cstring>
-#include <strings.h>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 namespace netlab::net {
 
-std::string_view transport_name(Transport t) { return t == Transport::kTcp ? "tcp" : "udp"; }
+std::string_view transport_name(Transport t) {
+  return t == Transport::kTcp ? "tcp" : "udp";
+}
 
 Address::Address(const sockaddr* sa, socklen_t len) {
   len_ = std::min<socklen_t>(len, sizeof(storage_));
@@ -26,8 +27,8 @@ Address Address::unix_path(std::string_view path) {
   sockaddr_un un{};
   un.sun_family = AF_UNIX;
   if (path.empty() || path.size() >= sizeof(un.sun_path)) {
-    throw std::invalid_argument(
-        fmt::format("invalid unix socket path '{}': must be 1-{} bytes", path, sizeof(un.sun_path) - 1));
+    throw std::invalid_argument(fmt::format("invalid unix socket path '{}': must be 1-{} bytes",
+                                            path, sizeof(un.sun_path) - 1));
   }
   std::memcpy(un.sun_path, path.data(), path.size());
   return Address(reinterpret_cast<const sockaddr*>(&un),
@@ -36,7 +37,8 @@ Address Address::unix_path(std::string_view path) {
 
 uint16_t Address::port() const {
   if (family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_port);
-  if (family() == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
+  if (family() == AF_INET6)
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
   return 0;
 }
 
@@ -48,20 +50,24 @@ void Address::set_port(uint16_t port) {
 std::string Address::host() const {
   char text[INET6_ADDRSTRLEN] = {};
   if (family() == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, text, sizeof(text));
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, text,
+              sizeof(text));
     return text;
   }
   if (family() == AF_INET6) {
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, text, sizeof(text));
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, text,
+              sizeof(text));
     return text;
   }
   if (family() == AF_UNIX) {
     const auto* un = reinterpret_cast<const sockaddr_un*>(&storage_);
-    const size_t path_len = len_ > offsetof(sockaddr_un, sun_path) ? len_ - offsetof(sockaddr_un, sun_path) : 0;
+    const size_t path_len =
+        len_ > offsetof(sockaddr_un, sun_path) ? len_ - offsetof(sockaddr_un, sun_path) : 0;
     if (path_len == 0) return "(unnamed)";
     // Linux abstract socket (autobind): leading NUL, shown as '@' like ss(8).
     if (un->sun_path[0] == '\0') {
-      std::string abstract(path_len, '@');  // built in place: GCC 12 misreports "@" + string (-Wrestrict)
+      std::string abstract(path_len,
+                           '@');  // built in place: GCC 12 misreports "@" + string (-Wrestrict)
       abstract.replace(1, path_len - 1, un->sun_path + 1, path_len - 1);
       return abstract;
     }
@@ -128,7 +134,8 @@ std::vector<Address> resolve(const std::string& host, uint16_t port, Transport t
   hints.ai_flags = passive ? AI_PASSIVE : 0;
   const std::string service = std::to_string(port);
   addrinfo* result = nullptr;
-  const int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &result);
+  const int rc =
+      getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &result);
   if (rc != 0) {
     throw std::runtime_error(fmt::format("cannot resolve {}: {}", host, gai_strerror(rc)));
   }

@@ -42,9 +42,12 @@ IoResult send_all(Socket& s, std::string_view bytes, int stop_fd, const Deadline
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return IoResult::kError;
     switch (wait_for(s.fd(), POLLOUT, stop_fd, deadline)) {
-      case WaitResult::kStopped: return IoResult::kStopped;
-      case WaitResult::kTimedOut: return IoResult::kTimedOut;
-      case WaitResult::kReady: break;
+      case WaitResult::kStopped:
+        return IoResult::kStopped;
+      case WaitResult::kTimedOut:
+        return IoResult::kTimedOut;
+      case WaitResult::kReady:
+        break;
     }
   }
   return IoResult::kOk;

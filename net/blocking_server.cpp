@@ -53,7 +53,8 @@ class Fd {
   int fd_;
 };
 
-void serve_session(Socket& client, const RequestServerOptions& o, const RequestHandler& handler, int stop_fd) {
+void serve_session(Socket& client, const RequestServerOptions& o, const RequestHandler& handler,
+                   int stop_fd) {
   Buffer input;
   bool eof = false;
   const Deadline no_deadline = Deadline::never();
@@ -62,7 +63,8 @@ void serve_session(Socket& client, const RequestServerOptions& o, const RequestH
       const Frame f = next_frame(input.view(), o.framing, o.max_line, eof);
       if (f.kind == Frame::Kind::kNeedMore) break;
       if (f.kind == Frame::Kind::kTooLong) {
-        send_all(client, too_long_reply(o.max_line), stop_fd, Deadline::after(std::chrono::seconds(1)));
+        send_all(client, too_long_reply(o.max_line), stop_fd,
+                 Deadline::after(std::chrono::seconds(1)));
         return;
       }
       if (auto reply = reply_bytes(handler, f.message, o.framing)) {
@@ -72,7 +74,8 @@ void serve_session(Socket& client, const RequestServerOptions& o, const RequestH
       if (o.one_shot) return;
     }
     if (eof) return;
-    if (wait_for(client.fd(), POLLIN, stop_fd, Deadline::after_seconds(o.idle_timeout_s)) != WaitResult::kReady) {
+    if (wait_for(client.fd(), POLLIN, stop_fd, Deadline::after_seconds(o.idle_timeout_s)) !=
+        WaitResult::kReady) {
       return;
     }
     const ssize_t n = client.recv(input.prepare(kReadChunk), kReadChunk);
@@ -119,7 +122,8 @@ class AcceptWaiter {
         Result r{Event::kAccepted, Socket(), Address()};
         r.socket = listening.accept(r.peer);
         if (r.socket.valid()) return r;
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNABORTED || errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNABORTED || errno == EINTR)
+          continue;
         // EMFILE, ENFILE, ENOBUFS, ...: retrying at once would spin.
         const auto now = SteadyClock::now();
         if (now - last_error_log_ >= std::chrono::seconds(1)) {
@@ -154,7 +158,8 @@ bool admit(Socket& client, const Address& peer, const RequestServerOptions& o, s
   return true;
 }
 
-int run_iterative(const RequestServerOptions& o, const RequestHandler& handler, Listener& listener) {
+int run_iterative(const RequestServerOptions& o, const RequestHandler& handler,
+                  Listener& listener) {
   Fd stop(open_stop_signalfd());
   AcceptWaiter waiter(listener, stop.get());
   listener.announce();
@@ -195,7 +200,8 @@ int run_threaded(const RequestServerOptions& o, const RequestHandler& handler, L
     int stop_fd;
     ~StopAndJoin() {
       const uint64_t one = 1;
-      if (::write(stop_fd, &one, sizeof(one)) < 0) Log::error("cannot stop workers: {}", std::strerror(errno));
+      if (::write(stop_fd, &one, sizeof(one)) < 0)
+        Log::error("cannot stop workers: {}", std::strerror(errno));
       for (Worker& w : workers) w.thread.join();
     }
   } stop_and_join{workers, stop_workers.get()};
@@ -205,11 +211,12 @@ int run_threaded(const RequestServerOptions& o, const RequestHandler& handler, L
     auto r = waiter.next();
     if (r.event == AcceptWaiter::Event::kStop) break;
     reap();
-    if (r.event != AcceptWaiter::Event::kAccepted || !admit(r.socket, r.peer, o, workers.size())) continue;
+    if (r.event != AcceptWaiter::Event::kAccepted || !admit(r.socket, r.peer, o, workers.size()))
+      continue;
     Worker& w = workers.emplace_back();
     try {
-      w.thread = std::thread([&o, &handler, &w, fd = stop_workers.get(), client = std::move(r.socket),
-                              peer = r.peer]() mutable {
+      w.thread = std::thread([&o, &handler, &w, fd = stop_workers.get(),
+                              client = std::move(r.socket), peer = r.peer]() mutable {
         serve_session(client, o, handler, fd);
         client.close();
         Log::debug("{} disconnected", peer.to_string());
@@ -283,12 +290,17 @@ int run_forking(const RequestServerOptions& o, const RequestHandler& handler, Li
 }
 }  // namespace
 
-int run_blocking_server(const RequestServerOptions& options, const RequestHandler& handler, Listener& listener) {
+int run_blocking_server(const RequestServerOptions& options, const RequestHandler& handler,
+                        Listener& listener) {
   switch (options.model) {
-    case Model::kIterative: return run_iterative(options, handler, listener);
-    case Model::kThread: return run_threaded(options, handler, listener);
-    case Model::kFork: return run_forking(options, handler, listener);
-    case Model::kReactor: break;
+    case Model::kIterative:
+      return run_iterative(options, handler, listener);
+    case Model::kThread:
+      return run_threaded(options, handler, listener);
+    case Model::kFork:
+      return run_forking(options, handler, listener);
+    case Model::kReactor:
+      break;
   }
   throw std::logic_error("run_blocking_server: reactor is not a blocking model");
 }

@@ -44,7 +44,8 @@ std::optional<Cidr> Cidr::parse(std::string_view text) {
   if (slash != std::string_view::npos) {
     const std::string_view p = text.substr(slash + 1);
     auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), c.prefix_);
-    if (p.empty() || ec != std::errc() || end != p.data() + p.size() || c.prefix_ < 0 || c.prefix_ > max_prefix) {
+    if (p.empty() || ec != std::errc() || end != p.data() + p.size() || c.prefix_ < 0 ||
+        c.prefix_ > max_prefix) {
       return std::nullopt;
     }
   }

@@ -15,7 +15,8 @@ constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kKeepIdleBuffer = 16 * 1024;
 }  // namespace
 
-Connection::Connection(EventLoop& loop, Socket socket, Address peer, Id id, ConnectionOptions options)
+Connection::Connection(EventLoop& loop, Socket socket, Address peer, Id id,
+                       ConnectionOptions options)
     : loop_(loop),
       socket_(std::move(socket)),
       peer_(peer),

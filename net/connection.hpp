@@ -83,9 +83,10 @@ class Connection {
   State state_ = State::kOpen;
   bool peer_eof_ = false;
   bool paused_ = false;
-  bool in_process_ = false;  // guards against re-entering process_input()
+  bool in_process_ = false;       // guards against re-entering process_input()
   bool flush_scheduled_ = false;  // a deferred handle_write() is queued
-  std::shared_ptr<char> lifetime_ = std::make_shared<char>();  // lets that deferred write see we are gone
+  std::shared_ptr<char> lifetime_ =
+      std::make_shared<char>();  // lets that deferred write see we are gone
   uint32_t interest_ = 0;
   Buffer input_;
   Buffer output_;

@@ -37,7 +37,8 @@ int open_stop_signalfd() {
 }
 
 EventLoop::EventLoop() : epoll_fd_(epoll_create1(EPOLL_CLOEXEC)), events_(kInitialEvents) {
-  if (epoll_fd_ < 0) throw std::system_error(errno, std::generic_category(), "cannot create epoll instance");
+  if (epoll_fd_ < 0)
+    throw std::system_error(errno, std::generic_category(), "cannot create epoll instance");
 }
 
 EventLoop::~EventLoop() {
@@ -49,7 +50,8 @@ void EventLoop::watch(int fd, uint32_t events, IoHandler handler) {
   const uint64_t gen = next_generation_++;
   epoll_event ev = make_event(fd, events, gen);
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) < 0) {
-    throw std::system_error(errno, std::generic_category(), "cannot watch fd " + std::to_string(fd));
+    throw std::system_error(errno, std::generic_category(),
+                            "cannot watch fd " + std::to_string(fd));
   }
   watches_[fd] = std::make_unique<Watch>(Watch{gen, std::move(handler)});
 }
@@ -76,16 +78,21 @@ EventLoop::TimerId EventLoop::run_after(std::chrono::milliseconds delay, std::fu
   return id;
 }
 
-EventLoop::TimerId EventLoop::run_every(std::chrono::milliseconds period, std::function<void()> fn) {
+EventLoop::TimerId EventLoop::run_every(std::chrono::milliseconds period,
+                                        std::function<void()> fn) {
   const TimerId id = next_timer_id_++;
   timers_[id] = Timer{period, std::move(fn)};
   due_.push(Due{Clock::now() + period, id});
   return id;
 }
 
-void EventLoop::cancel(TimerId id) { timers_.erase(id); }
+void EventLoop::cancel(TimerId id) {
+  timers_.erase(id);
+}
 
-void EventLoop::defer(std::function<void()> fn) { deferred_.push_back(std::move(fn)); }
+void EventLoop::defer(std::function<void()> fn) {
+  deferred_.push_back(std::move(fn));
+}
 
 void EventLoop::on_stop_signal(std::function<void(int)> fn) {
   signal_fd_ = open_stop_signalfd();
@@ -97,7 +104,9 @@ void EventLoop::on_stop_signal(std::function<void(int)> fn) {
   });
 }
 
-void EventLoop::stop() { stop_requested_ = true; }
+void EventLoop::stop() {
+  stop_requested_ = true;
+}
 
 // One iteration = wait, dispatch I/O, run due timers, run deferred work
 // (which reaps connections closed during dispatch).
@@ -119,7 +128,8 @@ int EventLoop::next_timeout_ms() const {
 }
 
 void EventLoop::wait_and_dispatch() {
-  const int n = epoll_wait(epoll_fd_, events_.data(), static_cast<int>(events_.size()), next_timeout_ms());
+  const int n =
+      epoll_wait(epoll_fd_, events_.data(), static_cast<int>(events_.size()), next_timeout_ms());
   if (n < 0) {
     if (errno == EINTR) return;
     throw std::system_error(errno, std::generic_category(), "epoll_wait failed");

@@ -1,5 +1,6 @@
 #include "net/listener.hpp"
 
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,14 +9,14 @@
 #include <system_error>
 #include <utility>
 
-#include <fmt/format.h>
-
 #include "net/log.hpp"
 
 namespace netlab::net {
 
 namespace {
-int socket_type(Transport t) { return t == Transport::kTcp ? SOCK_STREAM : SOCK_DGRAM; }
+int socket_type(Transport t) {
+  return t == Transport::kTcp ? SOCK_STREAM : SOCK_DGRAM;
+}
 
 // A socket file nobody accepts on is left over from a crashed server: remove it.
 // One somebody does accept on means the address is really in use.
@@ -27,7 +28,8 @@ void remove_stale_unix_socket(const std::string& path, Transport t) {
 }
 
 std::vector<Socket> bind_all(const std::vector<Address>& addrs, Transport t, int backlog) {
-  const bool has_v4 = std::any_of(addrs.begin(), addrs.end(), [](auto& a) { return a.family() == AF_INET; });
+  const bool has_v4 =
+      std::any_of(addrs.begin(), addrs.end(), [](auto& a) { return a.family() == AF_INET; });
   std::vector<Socket> out;
   uint16_t shared_port = 0;
   for (Address addr : addrs) {
@@ -101,6 +103,8 @@ void Listener::announce() const {
   for (const auto& name : names_) Log::always("listening on {} {}", proto_, name);
 }
 
-void Listener::close() { sockets_.clear(); }
+void Listener::close() {
+  sockets_.clear();
+}
 
 }  // namespace netlab::net

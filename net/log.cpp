@@ -11,10 +11,18 @@ std::string& program_name() {
 }
 }  // namespace
 
-void Log::set_program(std::string name) { program_name() = std::move(name); }
-const std::string& Log::program() { return program_name(); }
-void Log::set_verbosity(Verbosity v) { verbosity_ = v; }
-void Log::set_trace(bool on) { trace_ = on; }
+void Log::set_program(std::string name) {
+  program_name() = std::move(name);
+}
+const std::string& Log::program() {
+  return program_name();
+}
+void Log::set_verbosity(Verbosity v) {
+  verbosity_ = v;
+}
+void Log::set_trace(bool on) {
+  trace_ = on;
+}
 
 void Log::write(std::string_view line) {
   std::string out = fmt::format("{}: {}\n", program_name(), line);

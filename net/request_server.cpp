@@ -17,10 +17,12 @@ constexpr auto kShutdownGrace = std::chrono::seconds(2);
 
 class ReactorServer {
  public:
-  ReactorServer(const RequestServerOptions& options, const RequestHandler& handler, Listener& listener)
+  ReactorServer(const RequestServerOptions& options, const RequestHandler& handler,
+                Listener& listener)
       : options_(options),
         handler_(handler),
-        acceptor_(loop_, listener, [this](Socket s, const Address& peer) { accept(std::move(s), peer); }) {
+        acceptor_(loop_, listener,
+                  [this](Socket s, const Address& peer) { accept(std::move(s), peer); }) {
     loop_.on_stop_signal([this](int) { shut_down(); });
     if (options_.idle_timeout_s > 0) {
       loop_.run_every(std::chrono::milliseconds(250), [this] { close_idle(); });
@@ -97,7 +99,8 @@ class ReactorServer {
 };
 }  // namespace
 
-std::optional<std::string> reply_bytes(const RequestHandler& handler, std::string_view message, Framing framing) {
+std::optional<std::string> reply_bytes(const RequestHandler& handler, std::string_view message,
+                                       Framing framing) {
   std::optional<std::string> reply = handler(message);
   if (reply && framing == Framing::kLine) reply->push_back('\n');
   return reply;

@@ -24,9 +24,9 @@ struct RequestServerOptions {
   Model model = Model::kReactor;
   Framing framing = Framing::kLine;
   size_t max_line = kDefaultMaxLine;
-  bool one_shot = false;          // one request per connection, then close
-  size_t max_clients = 0;         // 0: as many as file descriptors allow
-  double idle_timeout_s = 0;      // 0: none
+  bool one_shot = false;      // one request per connection, then close
+  size_t max_clients = 0;     // 0: as many as file descriptors allow
+  double idle_timeout_s = 0;  // 0: none
   AccessList access;
 };
 
@@ -40,10 +40,12 @@ using RequestHandler = std::function<std::optional<std::string>(std::string_view
 int run_request_server(const RequestServerOptions& options, const RequestHandler& handler);
 
 // Shared by every model: the bytes to send for one message.
-std::optional<std::string> reply_bytes(const RequestHandler& handler, std::string_view message, Framing framing);
+std::optional<std::string> reply_bytes(const RequestHandler& handler, std::string_view message,
+                                       Framing framing);
 inline constexpr std::string_view kServerFullReply = "error: server full\n";
 
 // Runs the thread, fork or iterative model (blocking_server.cpp).
-int run_blocking_server(const RequestServerOptions& options, const RequestHandler& handler, Listener& listener);
+int run_blocking_server(const RequestServerOptions& options, const RequestHandler& handler,
+                        Listener& listener);
 
 }  // namespace netlab::net

@@ -14,7 +14,9 @@ namespace netlab::net {
 
 namespace {
 std::string type_name(int type) {
-  return type == SOCK_STREAM ? "SOCK_STREAM" : type == SOCK_DGRAM ? "SOCK_DGRAM" : std::to_string(type);
+  return type == SOCK_STREAM  ? "SOCK_STREAM"
+         : type == SOCK_DGRAM ? "SOCK_DGRAM"
+                              : std::to_string(type);
 }
 
 [[noreturn]] void throw_errno(const std::string& what) {
@@ -28,14 +30,20 @@ void set_int_option(int fd, int level, int name, int value, const char* what) {
 
 std::string family_name(int family) {
   switch (family) {
-    case AF_INET: return "AF_INET";
-    case AF_INET6: return "AF_INET6";
-    case AF_UNIX: return "AF_UNIX";
-    default: return std::to_string(family);
+    case AF_INET:
+      return "AF_INET";
+    case AF_INET6:
+      return "AF_INET6";
+    case AF_UNIX:
+      return "AF_UNIX";
+    default:
+      return std::to_string(family);
   }
 }
 
-Socket::~Socket() { close(); }
+Socket::~Socket() {
+  close();
+}
 
 Socket& Socket::operator=(Socket&& other) noexcept {
   if (this != &other) {
@@ -65,8 +73,12 @@ void Socket::close() {
   fd_ = -1;
 }
 
-void Socket::set_reuse_addr() { set_int_option(fd_, SOL_SOCKET, SO_REUSEADDR, 1, "cannot set SO_REUSEADDR"); }
-void Socket::set_v6only(bool on) { set_int_option(fd_, IPPROTO_IPV6, IPV6_V6ONLY, on ? 1 : 0, "cannot set IPV6_V6ONLY"); }
+void Socket::set_reuse_addr() {
+  set_int_option(fd_, SOL_SOCKET, SO_REUSEADDR, 1, "cannot set SO_REUSEADDR");
+}
+void Socket::set_v6only(bool on) {
+  set_int_option(fd_, IPPROTO_IPV6, IPV6_V6ONLY, on ? 1 : 0, "cannot set IPV6_V6ONLY");
+}
 void Socket::set_nodelay() {
   // Best effort: a Unix stream socket has no Nagle to switch off.
   int one = 1;
@@ -84,7 +96,8 @@ void Socket::listen(int backlog) {
 }
 
 Socket Socket::accept(Address& peer) {
-  const int fd = ::accept4(fd_, peer.get_mutable(), peer.size_for_kernel(), SOCK_NONBLOCK | SOCK_CLOEXEC);
+  const int fd =
+      ::accept4(fd_, peer.get_mutable(), peer.size_for_kernel(), SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (fd >= 0) Log::trace("fd {} = accept(fd {}) from {}", fd, fd_, peer.to_string());
   return Socket(fd);
 }
@@ -94,7 +107,9 @@ int Socket::connect(const Address& addr) {
   if (Log::tracing()) {
     const int saved = errno;
     Log::trace("connect(fd {}, {}){}", fd_, addr.to_string(),
-               rc == 0 ? "" : saved == EINPROGRESS ? " in progress" : " failed");
+               rc == 0                ? ""
+               : saved == EINPROGRESS ? " in progress"
+                                      : " failed");
     errno = saved;
   }
   return rc;
