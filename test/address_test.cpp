@@ -1,10 +1,9 @@
 #include "net/address.hpp"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/un.h>
-
-#include <gtest/gtest.h>
 
 #include <cstddef>
 #include <cstring>
@@ -34,7 +33,8 @@ bool is_loopback(const Address& a) {
   if (a.family() == AF_INET) {
     return ntohl(reinterpret_cast<const sockaddr_in*>(a.get())->sin_addr.s_addr) == INADDR_LOOPBACK;
   }
-  return a.family() == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6*>(a.get())->sin6_addr);
+  return a.family() == AF_INET6 &&
+         IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6*>(a.get())->sin6_addr);
 }
 
 bool is_wildcard(const Address& a) {
@@ -156,14 +156,16 @@ TEST(Address, AbstractUnixAddressShowsAnAt) {
   sockaddr_un un{};
   un.sun_family = AF_UNIX;
   std::memcpy(un.sun_path, "\0netlab", 7);
-  const Address a(reinterpret_cast<const sockaddr*>(&un), static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 7));
+  const Address a(reinterpret_cast<const sockaddr*>(&un),
+                  static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 7));
   EXPECT_EQ(a.to_string(), "@netlab");
 }
 
 TEST(Address, UnnamedUnixAddressSaysSo) {
   sockaddr_un un{};
   un.sun_family = AF_UNIX;
-  const Address a(reinterpret_cast<const sockaddr*>(&un), static_cast<socklen_t>(offsetof(sockaddr_un, sun_path)));
+  const Address a(reinterpret_cast<const sockaddr*>(&un),
+                  static_cast<socklen_t>(offsetof(sockaddr_un, sun_path)));
   EXPECT_EQ(a.to_string(), "(unnamed)");
 }
 

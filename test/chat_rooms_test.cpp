@@ -229,7 +229,8 @@ TEST(RoomDirectory, OnlyTheMostRecentlyEmptiedRoomsKeepTheirHistory) {
   }
   EXPECT_TRUE(d.history("r0").empty());  // the oldest idle room was forgotten
   EXPECT_EQ(d.history("r1"), std::deque<std::string>{"said in r1"});
-  EXPECT_EQ(d.history("r" + std::to_string(rooms - 1)), std::deque<std::string>{"said in r" + std::to_string(rooms - 1)});
+  EXPECT_EQ(d.history("r" + std::to_string(rooms - 1)),
+            std::deque<std::string>{"said in r" + std::to_string(rooms - 1)});
   EXPECT_TRUE(d.rooms().empty());
 }
 

@@ -1,9 +1,8 @@
 #include "net/cidr.hpp"
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 
 #include <string>
 
@@ -48,9 +47,10 @@ TEST(Cidr, ParsesIpv4AndIpv6Networks) {
 }
 
 TEST(Cidr, RejectsMalformedText) {
-  for (const char* bad : {"", "/8", "10.0.0.0/", "10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/+8", "10.0.0.0/8x",
-                          "10.0.0.0/8/8", "10.0.0.0/ 8", "10.0.0/8", "256.0.0.0/8", "10.0.0.0.0", "::1/129",
-                          "::1/", "localhost", "example.org/24", "1.2.3.4 ", " 1.2.3.4", "::g"}) {
+  for (const char* bad :
+       {"", "/8", "10.0.0.0/", "10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/+8", "10.0.0.0/8x",
+        "10.0.0.0/8/8", "10.0.0.0/ 8", "10.0.0/8", "256.0.0.0/8", "10.0.0.0.0", "::1/129", "::1/",
+        "localhost", "example.org/24", "1.2.3.4 ", " 1.2.3.4", "::g"}) {
     EXPECT_FALSE(Cidr::parse(bad).has_value()) << '"' << bad << '"';
   }
 }

@@ -1,13 +1,13 @@
 #include "net/connection.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -16,8 +16,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace netlab::net {
 namespace {
@@ -43,7 +41,8 @@ class ConnectionTest : public ::testing::Test {
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
     conn_fd_ = fds[0];
     peer_ = fds[1];
-    conn_ = std::make_unique<Connection>(loop_, Socket(fds[0]), Address::unix_path("/peer"), 42, options);
+    conn_ = std::make_unique<Connection>(loop_, Socket(fds[0]), Address::unix_path("/peer"), 42,
+                                         options);
     conn_->set_on_message([this](Connection& c, std::string_view m) {
       messages_.emplace_back(m);
       if (reply_) reply_(c, m);
@@ -78,7 +77,8 @@ class ConnectionTest : public ::testing::Test {
   }
 
   void put(const std::string& bytes) {
-    ASSERT_EQ(::send(peer_, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
+    ASSERT_EQ(::send(peer_, bytes.data(), bytes.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(bytes.size()));
   }
 
   // Runs the loop until `done()` holds (checked every millisecond), at most `limit`.
@@ -414,7 +414,9 @@ TEST_F(ConnectionTest, PeerVanishingMidWriteClosesWithoutSigpipe) {
 TEST_F(ConnectionTest, RepliesToASlowReaderAreQueuedInOrder) {
   open();
   shrink_send_buffer(conn_fd_, 4096);
-  reply_ = [](Connection& c, std::string_view m) { c.send(std::string(m) + ":" + std::string(3000, '.') + "\n"); };
+  reply_ = [](Connection& c, std::string_view m) {
+    c.send(std::string(m) + ":" + std::string(3000, '.') + "\n");
+  };
   std::string expected;
   std::string requests;
   for (int i = 0; i < 50; ++i) {
@@ -454,10 +456,10 @@ TEST_F(ConnectionTest, StopsReadingFromAPeerThatDoesNotReadAndResumesWhenItDoes)
   };
 
   // The peer writes numbered 7-byte requests until its socket is full.
-  std::string out;         // generated but not yet taken by the kernel
-  size_t generated = 0;    // requests generated so far
-  size_t sent_bytes = 0;   // bytes the kernel took
-  size_t last_batch = 0;   // bytes taken by the latest write_batch()
+  std::string out;        // generated but not yet taken by the kernel
+  size_t generated = 0;   // requests generated so far
+  size_t sent_bytes = 0;  // bytes the kernel took
+  size_t last_batch = 0;  // bytes taken by the latest write_batch()
   bool writing = true;
   auto write_batch = [&] {
     last_batch = 0;
@@ -485,7 +487,8 @@ TEST_F(ConnectionTest, StopsReadingFromAPeerThatDoesNotReadAndResumesWhenItDoes)
   // (Writes are batched per loop iteration, so by the time we look, the
   // batch that crossed max_output may have been partly written: wait for a
   // queue well past the resume mark instead of max_output itself.)
-  ASSERT_TRUE(run_until([&] { return max_output_seen >= kMaxOutput && conn_->output_size() > kMaxOutput / 2; }));
+  ASSERT_TRUE(run_until(
+      [&] { return max_output_seen >= kMaxOutput && conn_->output_size() > kMaxOutput / 2; }));
   run_for(100ms);  // the peer keeps trying to send meanwhile
   const size_t handled = messages_.size();
   const size_t output = conn_->output_size();
@@ -515,7 +518,8 @@ TEST_F(ConnectionTest, StopsReadingFromAPeerThatDoesNotReadAndResumesWhenItDoes)
   ASSERT_EQ(received_.size(), total * kReplySize);
   for (size_t i = 0; i < total; ++i) {
     const std::string want_prefix = fmt::format("{:06}:", i);
-    ASSERT_EQ(received_.compare(i * kReplySize, want_prefix.size(), want_prefix), 0) << "reply " << i;
+    ASSERT_EQ(received_.compare(i * kReplySize, want_prefix.size(), want_prefix), 0)
+        << "reply " << i;
     ASSERT_EQ(received_[i * kReplySize + kReplySize - 1], '\n') << "reply " << i;
   }
   EXPECT_EQ(conn_->output_size(), 0u);

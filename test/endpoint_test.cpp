@@ -1,8 +1,7 @@
 #include "net/endpoint.hpp"
 
-#include <sys/socket.h>
-
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include <stdexcept>
 #include <string>

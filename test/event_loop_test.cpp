@@ -1,12 +1,11 @@
 #include "net/event_loop.hpp"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <memory>
@@ -34,7 +33,9 @@ struct Pipe {
     if (r >= 0) ::close(r);
     if (w >= 0) ::close(w);
   }
-  void put(const char* s = "x") const { ASSERT_GT(::write(w, s, std::char_traits<char>::length(s)), 0); }
+  void put(const char* s = "x") const {
+    ASSERT_GT(::write(w, s, std::char_traits<char>::length(s)), 0);
+  }
 };
 
 // Runs the loop until something calls stop(), or fails the test after `limit`.
@@ -348,8 +349,8 @@ TEST(EventLoop, CancellingAnUnknownOrFiredTimerIsHarmless) {
   int fired = 0;
   const auto id = loop.run_after(0ms, [&] { ++fired; });
   loop.run_after(20ms, [&] {
-    loop.cancel(id);       // already fired
-    loop.cancel(999999);   // never existed
+    loop.cancel(id);      // already fired
+    loop.cancel(999999);  // never existed
     loop.stop();
   });
   ASSERT_TRUE(run_with_deadline(loop));
@@ -496,7 +497,8 @@ TEST(EventLoop, OpenStopSignalfdBecomesReadableOnSigint) {
   int signo = 0;
   loop.watch(fd, EPOLLIN, [&](uint32_t) {
     signalfd_siginfo info{};
-    if (::read(fd, &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info))) signo = static_cast<int>(info.ssi_signo);
+    if (::read(fd, &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info)))
+      signo = static_cast<int>(info.ssi_signo);
     loop.stop();
   });
   EXPECT_TRUE(run_with_deadline(loop));

@@ -24,7 +24,9 @@ std::vector<std::string> split_all(std::string input, Framing framing = Framing:
   return out;
 }
 
-TEST(LineCodec, DefaultMaxLineIs64KiB) { EXPECT_EQ(kDefaultMaxLine, 65536u); }
+TEST(LineCodec, DefaultMaxLineIs64KiB) {
+  EXPECT_EQ(kDefaultMaxLine, 65536u);
+}
 
 TEST(LineCodec, EmptyInputNeedsMore) {
   const Frame f = next_frame("", Framing::kLine, 100);
@@ -95,7 +97,8 @@ TEST(LineCodec, PassesNulAndBinaryBytesUnchanged) {
 
 TEST(LineCodec, PassesUtf8Unchanged) {
   const std::string chinese = "你好，世界 — ünïcödé 😀";
-  EXPECT_EQ(split_all(chinese + "\r\n" + chinese + "\n"), (std::vector<std::string>{chinese, chinese}));
+  EXPECT_EQ(split_all(chinese + "\r\n" + chinese + "\n"),
+            (std::vector<std::string>{chinese, chinese}));
 }
 
 TEST(LineCodec, LineOfExactlyMaxLineIsAccepted) {
@@ -160,7 +163,8 @@ TEST(LineCodec, FinalUnterminatedLineIsAMessageAtEof) {
 }
 
 TEST(LineCodec, FinalUnterminatedLineOverMaxLineIsTooLongAtEof) {
-  EXPECT_EQ(next_frame(std::string(9, 'x'), Framing::kLine, 8, /*at_eof=*/true).kind, Kind::kTooLong);
+  EXPECT_EQ(next_frame(std::string(9, 'x'), Framing::kLine, 8, /*at_eof=*/true).kind,
+            Kind::kTooLong);
   const std::string with_cr = std::string(8, 'x') + "\r";
   const Frame f = next_frame(with_cr, Framing::kLine, 8, /*at_eof=*/true);
   EXPECT_EQ(f.kind, Kind::kMessage);

@@ -2,13 +2,12 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cerrno>
 #include <string>
@@ -18,7 +17,9 @@
 namespace netlab::net {
 namespace {
 
-bool fd_is_open(int fd) { return fcntl(fd, F_GETFD) != -1 || errno != EBADF; }
+bool fd_is_open(int fd) {
+  return fcntl(fd, F_GETFD) != -1 || errno != EBADF;
+}
 
 // A connected pair; `a` is wrapped in a Socket by the tests, `b` stays raw.
 struct Pair {
@@ -200,7 +201,8 @@ TEST(Socket, BindToAPortInUseThrowsWithErrnoAndAddress) {
     FAIL() << "no exception";
   } catch (const std::system_error& e) {
     EXPECT_EQ(e.code().value(), EADDRINUSE);
-    EXPECT_NE(std::string(e.what()).find("cannot bind " + taken.to_string()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("cannot bind " + taken.to_string()), std::string::npos)
+        << e.what();
   }
 }
 

@@ -37,7 +37,9 @@ class Timestamp : public ::testing::Test {
 };
 
 // Expected values come from Python 3: TZ=UTC python3 -c 'import time; print(time.ctime(T))'.
-TEST_F(Timestamp, EpochMatchesPythonCtime) { EXPECT_EQ(format_ctime(0), "Thu Jan  1 00:00:00 1970"); }
+TEST_F(Timestamp, EpochMatchesPythonCtime) {
+  EXPECT_EQ(format_ctime(0), "Thu Jan  1 00:00:00 1970");
+}
 
 TEST_F(Timestamp, SingleDigitDayIsSpacePadded) {
   EXPECT_EQ(format_ctime(1762342282), "Wed Nov  5 11:31:22 2025");
@@ -60,7 +62,9 @@ TEST_F(Timestamp, HandlesTimesAroundThe32BitLimit) {
   EXPECT_EQ(format_ctime(253402300799LL), "Fri Dec 31 23:59:59 9999");
 }
 
-TEST_F(Timestamp, HandlesTimesBeforeTheEpoch) { EXPECT_EQ(format_ctime(-1), "Wed Dec 31 23:59:59 1969"); }
+TEST_F(Timestamp, HandlesTimesBeforeTheEpoch) {
+  EXPECT_EQ(format_ctime(-1), "Wed Dec 31 23:59:59 1969");
+}
 
 TEST_F(Timestamp, UsesLocalTime) {
   set_tz("Asia/Tokyo");
@@ -73,9 +77,11 @@ TEST_F(Timestamp, EveryWeekdayAndMonthHasItsEnglishName) {
   // 1970-01-01 was a Thursday; step one day and one month at a time.
   const char* days[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
   for (int d = 0; d < 7; ++d) {
-    EXPECT_EQ(format_ctime(static_cast<std::time_t>(d) * 86400).substr(0, 4), std::string(days[d]) + " ");
+    EXPECT_EQ(format_ctime(static_cast<std::time_t>(d) * 86400).substr(0, 4),
+              std::string(days[d]) + " ");
   }
-  const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   const int month_start_day[] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};  // 1970
   for (int m = 0; m < 12; ++m) {
     EXPECT_EQ(format_ctime(static_cast<std::time_t>(month_start_day[m]) * 86400).substr(4, 6),
@@ -115,7 +121,9 @@ TEST_F(Timestamp, ReplyIsBracketedCtimeSpaceData) {
   }
   EXPECT_TRUE(matched) << reply;
   EXPECT_TRUE(std::regex_match(
-      reply, std::regex(R"(\[(Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} [ 1-3]\d \d\d:\d\d:\d\d \d{4}\] hello world)")))
+      reply,
+      std::regex(
+          R"(\[(Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} [ 1-3]\d \d\d:\d\d:\d\d \d{4}\] hello world)")))
       << reply;
 }
 

@@ -77,7 +77,8 @@ TEST(Userv, ServesUnixDatagramSocket) {
   TempDir dir;
   const std::string path = dir.path("ts.dgram");
   Process server({"userv", "--unix", path});
-  ASSERT_TRUE(server.wait_for_stderr(std::regex("^netlab userv: listening on unix " + path + "$"))) << server.err();
+  ASSERT_TRUE(server.wait_for_stderr(std::regex("^netlab userv: listening on unix " + path + "$")))
+      << server.err();
   const StampWindow window;
   Datagram socket = Datagram::unix_dgram(dir.path("client.dgram"));
   ASSERT_TRUE(socket.send_to_unix("over unix", path));
@@ -152,7 +153,8 @@ TEST(Uclnt, SendsEveryRepeatedMessageOption) {
   Userv server;
   ASSERT_NE(server.port, 0);
   const StampWindow window;
-  Process client({"uclnt", "-H", "127.0.0.1", "-p", std::to_string(server.port), "-m", "one", "-m", "二"});
+  Process client(
+      {"uclnt", "-H", "127.0.0.1", "-p", std::to_string(server.port), "-m", "one", "-m", "二"});
   EXPECT_EQ(client.wait_exit(), 0) << client.err();
   EXPECT_TRUE(window.stamped_lines(client.out(), {"one", "二"}));
   EXPECT_EQ(server.proc.terminate(), 0);
@@ -186,7 +188,8 @@ TEST(Uclnt, ReportsConnectionRefusedWithoutWaitingForTimeout) {
   Process client({"uclnt", "--timeout", "5", "127.0.0.1", port, "-m", "anyone?"});
   EXPECT_EQ(client.wait_exit(4s), 1) << client.err();
   EXPECT_LT(Clock::now() - start, 3s) << "ICMP port unreachable not noticed: " << elapsed_ms(start);
-  EXPECT_TRUE(std::regex_match(client.err(), std::regex("^netlab uclnt: [^\n]*Connection refused\n$")))
+  EXPECT_TRUE(
+      std::regex_match(client.err(), std::regex("^netlab uclnt: [^\n]*Connection refused\n$")))
       << client.err();
   EXPECT_EQ(client.out(), "");
 }
@@ -206,8 +209,8 @@ TEST(Uclnt, GivesUpAfterRetriesWhenNobodyAnswers) {
 
 TEST(Uclnt, ResendsUntilAReplyComes) {
   Datagram lossy = Datagram::udp("127.0.0.1");
-  Process client(
-      {"uclnt", "--timeout", "0.2", "--retries", "2", "127.0.0.1", std::to_string(lossy.port()), "-m", "ping"});
+  Process client({"uclnt", "--timeout", "0.2", "--retries", "2", "127.0.0.1",
+                  std::to_string(lossy.port()), "-m", "ping"});
   EXPECT_EQ(lossy.receive(), "ping");  // "lost"
   EXPECT_EQ(lossy.receive(), "ping");  // the resend
   ASSERT_TRUE(lossy.reply("pong"));

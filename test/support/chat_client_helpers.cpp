@@ -28,7 +28,9 @@ const bool kSigpipeIgnored = [] {
   return true;
 }();
 
-[[noreturn]] void die(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
+[[noreturn]] void die(const char* what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
 
 void set_nonblocking(int fd) {
   const int flags = ::fcntl(fd, F_GETFL);
@@ -46,7 +48,8 @@ std::vector<std::string> pty_environment() {
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string_view v(*e);
-    if (v.starts_with("TERM=") || v.starts_with("INPUTRC=") || v.starts_with("COLUMNS=") || v.starts_with("LINES=")) {
+    if (v.starts_with("TERM=") || v.starts_with("INPUTRC=") || v.starts_with("COLUMNS=") ||
+        v.starts_with("LINES=")) {
       continue;
     }
     env.emplace_back(v);
@@ -146,7 +149,8 @@ InteractiveProcess::InteractiveProcess(std::vector<std::string> args, Stdio stdi
   set_nonblocking(in_fd_);
   set_nonblocking(out_fd_);
   set_nonblocking(err_fd_);
-  pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));  // -1 on old kernels: we poll in slices
+  pidfd_ =
+      static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));  // -1 on old kernels: we poll in slices
 }
 
 InteractiveProcess::~InteractiveProcess() {
@@ -177,14 +181,17 @@ bool InteractiveProcess::write(std::string_view bytes, Millis timeout) {
   return true;
 }
 
-void InteractiveProcess::close_stdin() { close_fd(in_fd_); }
+void InteractiveProcess::close_stdin() {
+  close_fd(in_fd_);
+}
 
 bool InteractiveProcess::try_reap() {
   if (reaped_) return true;
   // Look without reaping: while the child is a zombie its group id cannot be
   // reused, so killing the group reaches only what it left behind.
   siginfo_t info{};
-  if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid != pid_) {
+  if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+      info.si_pid != pid_) {
     return false;
   }
   ::kill(-pid_, SIGKILL);
@@ -261,10 +268,12 @@ bool InteractiveProcess::wait_until(const std::function<bool()>& pred, Millis ti
 }
 
 bool InteractiveProcess::wait_for_out(std::string_view text, Millis timeout, size_t from) {
-  return wait_until([&] { return out_.size() >= from && out_.find(text, from) != std::string::npos; }, timeout);
+  return wait_until(
+      [&] { return out_.size() >= from && out_.find(text, from) != std::string::npos; }, timeout);
 }
 
-std::optional<std::string> InteractiveProcess::wait_for_stderr(const std::regex& re, Millis timeout) {
+std::optional<std::string> InteractiveProcess::wait_for_stderr(const std::regex& re,
+                                                               Millis timeout) {
   std::optional<std::string> found;
   size_t scanned = 0;
   wait_until(
@@ -288,7 +297,9 @@ std::optional<uint16_t> InteractiveProcess::wait_for_port(Millis timeout) {
   static const std::regex re(R"(^netlab [a-z-]+: listening on tcp 127\.0\.0\.1:([0-9]+)$)");
   const auto line = wait_for_stderr(re, timeout);
   if (!line) {
-    ADD_FAILURE() << "no 'listening on tcp 127.0.0.1' line from pid " << pid_ << "; stderr so far:\n" << err_;
+    ADD_FAILURE() << "no 'listening on tcp 127.0.0.1' line from pid " << pid_
+                  << "; stderr so far:\n"
+                  << err_;
     return std::nullopt;
   }
   std::smatch m;
@@ -301,17 +312,23 @@ std::optional<uint16_t> InteractiveProcess::wait_for_port(Millis timeout) {
   return static_cast<uint16_t>(port);
 }
 
-bool InteractiveProcess::signal(int sig) { return !reaped_ && ::kill(pid_, sig) == 0; }
+bool InteractiveProcess::signal(int sig) {
+  return !reaped_ && ::kill(pid_, sig) == 0;
+}
 
 int InteractiveProcess::wait_exit(Millis timeout) {
   const auto deadline = Clock::now() + timeout;
   // A pty master may never report EOF while the slave is open elsewhere: the
   // exit itself is what counts there.
-  const auto done = [&] { return reaped_ && err_fd_ < 0 && (out_fd_ < 0 || stdio_ == Stdio::kPty); };
+  const auto done = [&] {
+    return reaped_ && err_fd_ < 0 && (out_fd_ < 0 || stdio_ == Stdio::kPty);
+  };
   while (!done()) {
     if (Clock::now() >= deadline) {
       if (reaped_) break;
-      ADD_FAILURE() << "pid " << pid_ << " did not exit within " << timeout.count() << " ms; killed. stderr:\n" << err_;
+      ADD_FAILURE() << "pid " << pid_ << " did not exit within " << timeout.count()
+                    << " ms; killed. stderr:\n"
+                    << err_;
       kill_and_reap();
       return -1;
     }

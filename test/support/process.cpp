@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -10,8 +11,6 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cerrno>
 #include <cstddef>
@@ -33,7 +32,9 @@ const bool kSigpipeIgnored = [] {
   return true;
 }();
 
-[[noreturn]] void die(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
+[[noreturn]] void die(const char* what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
 
 void set_nonblocking(int fd) {
   const int flags = ::fcntl(fd, F_GETFL);
@@ -53,7 +54,8 @@ socklen_t make_inet_address(const std::string& host, uint16_t port, sockaddr_sto
   if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
     v4->sin_family = AF_INET;
     v4->sin_port = htons(port);
-    if (v4->sin_addr.s_addr != htonl(INADDR_LOOPBACK)) throw std::invalid_argument("not loopback: " + host);
+    if (v4->sin_addr.s_addr != htonl(INADDR_LOOPBACK))
+      throw std::invalid_argument("not loopback: " + host);
     return sizeof(sockaddr_in);
   }
   if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
@@ -68,7 +70,8 @@ socklen_t make_inet_address(const std::string& host, uint16_t port, sockaddr_sto
 socklen_t make_unix_address(const std::string& path, sockaddr_storage& ss) {
   std::memset(&ss, 0, sizeof(ss));
   auto* un = reinterpret_cast<sockaddr_un*>(&ss);
-  if (path.size() >= sizeof(un->sun_path)) throw std::invalid_argument("unix path too long: " + path);
+  if (path.size() >= sizeof(un->sun_path))
+    throw std::invalid_argument("unix path too long: " + path);
   un->sun_family = AF_UNIX;
   std::memcpy(un->sun_path, path.c_str(), path.size() + 1);
   return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
@@ -134,7 +137,8 @@ Process::Process(std::vector<std::string> args, std::optional<std::string> stdin
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
 
   std::vector<std::string> argv_strings;
   argv_strings.push_back(NETLAB_BINARY);
@@ -161,7 +165,8 @@ Process::Process(std::vector<std::string> args, std::optional<std::string> stdin
   stdin_fd_ = in[1];
   set_nonblocking(out_fd_);
   set_nonblocking(err_fd_);
-  pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));  // -1 on old kernels: we poll in slices
+  pidfd_ =
+      static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));  // -1 on old kernels: we poll in slices
   if (stdin_fd_ >= 0) {
     set_nonblocking(stdin_fd_);
     stdin_left_ = std::move(*stdin_bytes);
@@ -199,7 +204,8 @@ bool Process::try_reap() {
   // its process group id, cannot be reused, so killing the group reaches
   // only what it left behind (forked workers), never a stranger.
   siginfo_t info{};
-  if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid != pid_) {
+  if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+      info.si_pid != pid_) {
     return false;
   }
   ::kill(-pid_, SIGKILL);
@@ -288,10 +294,13 @@ std::optional<std::string> Process::wait_for_stderr(const std::regex& re, Millis
 
 std::optional<uint16_t> Process::wait_for_port(std::string_view proto, bool ipv6, Millis timeout) {
   const std::string host = ipv6 ? R"(\[::1\])" : R"(127\.0\.0\.1)";
-  const std::regex re("^netlab [a-z-]+: listening on " + std::string(proto) + " " + host + ":([0-9]+)$");
+  const std::regex re("^netlab [a-z-]+: listening on " + std::string(proto) + " " + host +
+                      ":([0-9]+)$");
   const auto line = wait_for_stderr(re, timeout);
   if (!line) {
-    ADD_FAILURE() << "no 'listening on " << proto << "' line from pid " << pid_ << "; stderr so far:\n" << err_;
+    ADD_FAILURE() << "no 'listening on " << proto << "' line from pid " << pid_
+                  << "; stderr so far:\n"
+                  << err_;
     return std::nullopt;
   }
   std::smatch m;
@@ -304,7 +313,9 @@ std::optional<uint16_t> Process::wait_for_port(std::string_view proto, bool ipv6
   return static_cast<uint16_t>(port);
 }
 
-bool Process::signal(int sig) { return !reaped_ && ::kill(pid_, sig) == 0; }
+bool Process::signal(int sig) {
+  return !reaped_ && ::kill(pid_, sig) == 0;
+}
 
 int Process::wait_exit(Millis timeout) {
   const auto deadline = Clock::now() + timeout;
@@ -366,7 +377,9 @@ Client Client::unix_stream(const std::string& path, Millis timeout) {
   return connect_to(ss, len, 0, timeout);
 }
 
-Client::~Client() { close(); }
+Client::~Client() {
+  close();
+}
 
 Client::Client(Client&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
@@ -474,7 +487,9 @@ void Client::reset() {
   close();
 }
 
-void Client::close() { close_fd(fd_); }
+void Client::close() {
+  close_fd(fd_);
+}
 
 // ---------------------------------------------------------------- Datagram
 
@@ -498,10 +513,14 @@ Datagram Datagram::unix_dgram(const std::string& path) {
   return d;
 }
 
-Datagram::~Datagram() { close_fd(fd_); }
+Datagram::~Datagram() {
+  close_fd(fd_);
+}
 
 Datagram::Datagram(Datagram&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), last_from_(other.last_from_), last_from_len_(other.last_from_len_) {}
+    : fd_(std::exchange(other.fd_, -1)),
+      last_from_(other.last_from_),
+      last_from_len_(other.last_from_len_) {}
 
 Datagram& Datagram::operator=(Datagram&& other) noexcept {
   if (this != &other) {
@@ -513,7 +532,9 @@ Datagram& Datagram::operator=(Datagram&& other) noexcept {
   return *this;
 }
 
-uint16_t Datagram::port() const { return local_port(fd_); }
+uint16_t Datagram::port() const {
+  return local_port(fd_);
+}
 
 bool Datagram::send_to(std::string_view data, const std::string& host, uint16_t port) {
   sockaddr_storage ss;
@@ -531,8 +552,8 @@ bool Datagram::send_to_unix(std::string_view data, const std::string& path) {
 
 bool Datagram::reply(std::string_view data) {
   if (last_from_len_ == 0) return false;
-  return ::sendto(fd_, data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&last_from_), last_from_len_) ==
-         static_cast<ssize_t>(data.size());
+  return ::sendto(fd_, data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&last_from_),
+                  last_from_len_) == static_cast<ssize_t>(data.size());
 }
 
 std::optional<std::string> Datagram::receive(Millis timeout) {
@@ -541,8 +562,8 @@ std::optional<std::string> Datagram::receive(Millis timeout) {
     if (!wait_fd(fd_, POLLIN, deadline)) return std::nullopt;
     std::string buf(65536, '\0');
     last_from_len_ = sizeof(last_from_);
-    const ssize_t n = ::recvfrom(fd_, buf.data(), buf.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&last_from_),
-                                 &last_from_len_);
+    const ssize_t n = ::recvfrom(fd_, buf.data(), buf.size(), MSG_DONTWAIT,
+                                 reinterpret_cast<sockaddr*>(&last_from_), &last_from_len_);
     if (n >= 0) {
       buf.resize(static_cast<size_t>(n));
       return buf;
@@ -588,11 +609,14 @@ Listening::Listening() {
   if (fd_ < 0) die("socket");
   sockaddr_storage ss;
   const socklen_t len = make_inet_address("127.0.0.1", 0, ss);
-  if (::bind(fd_, reinterpret_cast<sockaddr*>(&ss), len) < 0 || ::listen(fd_, 16) < 0) die("bind/listen");
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&ss), len) < 0 || ::listen(fd_, 16) < 0)
+    die("bind/listen");
   port_ = local_port(fd_);
 }
 
-Listening::~Listening() { close_fd(fd_); }
+Listening::~Listening() {
+  close_fd(fd_);
+}
 
 Client Listening::accept(Millis timeout) {
   if (!wait_fd(fd_, POLLIN, Clock::now() + timeout)) return Client();

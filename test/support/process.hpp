@@ -30,7 +30,8 @@ class Process {
  public:
   // stdin_bytes: written to the child's stdin, which is then closed; without
   // them stdin is /dev/null.
-  explicit Process(std::vector<std::string> args, std::optional<std::string> stdin_bytes = std::nullopt);
+  explicit Process(std::vector<std::string> args,
+                   std::optional<std::string> stdin_bytes = std::nullopt);
   ~Process();  // SIGKILLs and reaps the child if it still runs
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
@@ -82,7 +83,8 @@ class Client {
  public:
   // host is a numeric loopback address: "127.0.0.1" or "::1". rcvbuf > 0
   // shrinks SO_RCVBUF before connecting. Check valid() / error().
-  static Client tcp(const std::string& host, uint16_t port, int rcvbuf = 0, Millis timeout = kTimeout);
+  static Client tcp(const std::string& host, uint16_t port, int rcvbuf = 0,
+                    Millis timeout = kTimeout);
   static Client unix_stream(const std::string& path, Millis timeout = kTimeout);
 
   Client() = default;

@@ -24,23 +24,27 @@ std::string python_ctime(std::time_t t) {
   return std::string(buf, n);
 }
 
-::testing::AssertionResult StampWindow::stamped(std::string_view reply, std::string_view data) const {
+::testing::AssertionResult StampWindow::stamped(std::string_view reply,
+                                                std::string_view data) const {
   const std::time_t after = std::time(nullptr);
   const std::string shown = ::testing::PrintToString(std::string(reply));
-  if (reply.size() < kPrefixSize || !std::regex_match(std::string(reply.substr(0, kPrefixSize)), ctime_prefix())) {
+  if (reply.size() < kPrefixSize ||
+      !std::regex_match(std::string(reply.substr(0, kPrefixSize)), ctime_prefix())) {
     return ::testing::AssertionFailure() << "no \"[<ctime>] \" prefix in " << shown;
   }
   const std::string_view stamp = reply.substr(1, 24);
   bool in_window = false;
-  for (std::time_t t = before_; t <= after && !in_window; ++t) in_window = (stamp == python_ctime(t));
+  for (std::time_t t = before_; t <= after && !in_window; ++t)
+    in_window = (stamp == python_ctime(t));
   if (!in_window) {
-    return ::testing::AssertionFailure() << "stamp \"" << stamp << "\" is not a second between \""
-                                         << python_ctime(before_) << "\" and \"" << python_ctime(after)
-                                         << "\" in " << shown;
+    return ::testing::AssertionFailure()
+           << "stamp \"" << stamp << "\" is not a second between \"" << python_ctime(before_)
+           << "\" and \"" << python_ctime(after) << "\" in " << shown;
   }
   if (reply.substr(kPrefixSize) != data) {
     return ::testing::AssertionFailure()
-           << "after the stamp: " << ::testing::PrintToString(std::string(reply.substr(kPrefixSize)))
+           << "after the stamp: "
+           << ::testing::PrintToString(std::string(reply.substr(kPrefixSize)))
            << "\n           want: " << ::testing::PrintToString(std::string(data));
   }
   return ::testing::AssertionSuccess();
@@ -52,16 +56,18 @@ std::string python_ctime(std::time_t t) {
   for (size_t i = 0; i < datas.size(); ++i) {
     const size_t nl = rest.find('\n');
     if (nl == std::string_view::npos) {
-      return ::testing::AssertionFailure() << "reply " << i + 1 << " of " << datas.size() << " missing in "
-                                           << ::testing::PrintToString(std::string(replies));
+      return ::testing::AssertionFailure()
+             << "reply " << i + 1 << " of " << datas.size() << " missing in "
+             << ::testing::PrintToString(std::string(replies));
     }
     auto r = stamped(rest.substr(0, nl + 1), datas[i] + "\n");
     if (!r) return r << " (reply " << i + 1 << ")";
     rest.remove_prefix(nl + 1);
   }
   if (!rest.empty()) {
-    return ::testing::AssertionFailure() << "unexpected bytes after " << datas.size()
-                                         << " replies: " << ::testing::PrintToString(std::string(rest));
+    return ::testing::AssertionFailure()
+           << "unexpected bytes after " << datas.size()
+           << " replies: " << ::testing::PrintToString(std::string(rest));
   }
   return ::testing::AssertionSuccess();
 }

@@ -22,7 +22,8 @@ class StampWindow {
   // reply == "[<ctime>] " + data, byte for byte.
   ::testing::AssertionResult stamped(std::string_view reply, std::string_view data) const;
   // replies is one "[<ctime>] <data>\n" per element of datas, nothing else.
-  ::testing::AssertionResult stamped_lines(std::string_view replies, const std::vector<std::string>& datas) const;
+  ::testing::AssertionResult stamped_lines(std::string_view replies,
+                                           const std::vector<std::string>& datas) const;
 
  private:
   std::time_t before_;
