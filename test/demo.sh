@@ -48,9 +48,32 @@ uport=$(port_of userv)
 say "printf 'ping\\npong\\n' | netlab uclnt 127.0.0.1 $uport"
 printf 'ping\npong\n' | "$NETLAB" uclnt 127.0.0.1 "$uport"
 
+say "Commands: netlab cmdserv (exercise 16-5), listing the demo's own folder"
+mkdir -p "$tmp/root/docs" && : >"$tmp/root/readme.txt"
+start_server cmdserv --root "$tmp/root"
+mport=$(port_of cmdserv)
+say "printf 'date\\nos\\nls\\nls ..\\nhelp\\n' | netlab tclnt 127.0.0.1 $mport"
+printf 'date\nos\nls\nls ..\nhelp\n' | "$NETLAB" tclnt 127.0.0.1 "$mport"
+
+say "Chat: netlab chat-server and two scripted chat-clients"
+start_server chat-server --history 5
+cport=$(port_of chat-server)
+# alice joins first and stays a moment; bob says hello and asks who is here.
+(printf 'hi bob, alice here\n'; sleep 1) | "$NETLAB" chat-client -u alice -r lobby 127.0.0.1 "$cport" >"$tmp/alice.out" &
+i=0
+until grep -q 'alice joined lobby' "$tmp/chat-server.log"; do
+  i=$((i + 1)); [ $i -gt 100 ] && { echo "demo: alice did not join" >&2; exit 1; }
+  sleep 0.05
+done
+say "printf 'hello alice\n/who\n' | netlab chat-client -u bob -r lobby 127.0.0.1 $cport"
+printf 'hello alice\n/who\n' | "$NETLAB" chat-client -u bob -r lobby 127.0.0.1 "$cport"
+wait $!
+say "what alice saw"
+cat "$tmp/alice.out"
+
 say "Stopping the servers with SIGTERM (a clean stop, exit 0)"
 for p in $pids; do kill -TERM "$p"; done
 for p in $pids; do wait "$p"; done
 pids=""
 say "Server logs (-v)"
-cat "$tmp/tserv.log" "$tmp/userv.log"
+cat "$tmp/tserv.log" "$tmp/userv.log" "$tmp/cmdserv.log" "$tmp/chat-server.log"
