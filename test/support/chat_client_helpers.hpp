@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "support/child_process.hpp"
 #include "support/process.hpp"
 
 namespace netlab::testing {
@@ -30,7 +31,7 @@ class InteractiveProcess {
   InteractiveProcess(const InteractiveProcess&) = delete;
   InteractiveProcess& operator=(const InteractiveProcess&) = delete;
 
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_.pid(); }
 
   // Writes all of `bytes` to the child's stdin (collecting its output
   // meanwhile); false if the child stopped reading or the deadline passed.
@@ -52,24 +53,11 @@ class InteractiveProcess {
   // gtest failure).
   int wait_exit(Millis timeout = kTimeout);
 
-  const std::string& out() const { return out_; }
-  const std::string& err() const { return err_; }
+  const std::string& out() const { return child_.out(); }
+  const std::string& err() const { return child_.err(); }
 
  private:
-  void pump(int timeout_ms);
-  bool try_reap();
-  void kill_and_reap();
-
-  Stdio stdio_;
-  pid_t pid_ = -1;
-  int pidfd_ = -1;
-  int in_fd_ = -1;   // the stdin pipe, or (pty) a duplicate of the master
-  int out_fd_ = -1;  // the stdout pipe, or the pty master
-  int err_fd_ = -1;
-  std::string out_;
-  std::string err_;
-  bool reaped_ = false;
-  int status_ = 0;
+  detail::ChildProcess child_;
 };
 
 }  // namespace netlab::testing

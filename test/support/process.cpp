@@ -1,15 +1,11 @@
 #include "support/process.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,33 +14,13 @@
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
-#include <system_error>
 #include <utility>
-
-extern char** environ;
 
 namespace netlab::testing {
 
 namespace {
-// Writing to a child's stdin after it exited must be an error, not a death.
-const bool kSigpipeIgnored = [] {
-  ::signal(SIGPIPE, SIG_IGN);
-  return true;
-}();
-
-[[noreturn]] void die(const char* what) {
-  throw std::system_error(errno, std::generic_category(), what);
-}
-
-void set_nonblocking(int fd) {
-  const int flags = ::fcntl(fd, F_GETFL);
-  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) die("fcntl");
-}
-
-void close_fd(int& fd) {
-  if (fd >= 0) ::close(fd);
-  fd = -1;
-}
+using detail::close_fd;
+using detail::die;
 
 // host must be a numeric loopback address; anything else is a test bug.
 socklen_t make_inet_address(const std::string& host, uint16_t port, sockaddr_storage& ss) {
@@ -109,230 +85,33 @@ std::string elapsed_ms(Clock::time_point since) {
 
 // ---------------------------------------------------------------- Process
 
-Process::Process(std::vector<std::string> args, std::optional<std::string> stdin_bytes) {
-  (void)kSigpipeIgnored;
-  int out[2], err[2], in[2] = {-1, -1};
-  if (::pipe2(out, O_CLOEXEC) < 0 || ::pipe2(err, O_CLOEXEC) < 0) die("pipe2");
-  if (stdin_bytes && ::pipe2(in, O_CLOEXEC) < 0) die("pipe2");
+Process::Process(std::vector<std::string> args, std::optional<std::string> stdin_bytes)
+    : child_(std::move(args),
+             stdin_bytes ? detail::ChildProcess::Stdio::kFedStdin
+                         : detail::ChildProcess::Stdio::kNullStdin,
+             stdin_bytes ? std::move(*stdin_bytes) : std::string()) {}
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  if (stdin_bytes) {
-    posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
-  } else {
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  }
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
+Process::~Process() = default;  // ChildProcess kills and reaps
 
-  // Default signal handling and an empty mask, whatever the test process
-  // does; a process group of its own so the destructor also reaches the
-  // fork model's children.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  sigemptyset(&defaults);
-  for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&defaults, sig);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-
-  std::vector<std::string> argv_strings;
-  argv_strings.push_back(NETLAB_BINARY);
-  for (auto& a : args) argv_strings.push_back(std::move(a));
-  std::vector<char*> argv;
-  for (auto& a : argv_strings) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  const int rc = ::posix_spawn(&pid_, argv[0], &actions, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  ::close(out[1]);
-  ::close(err[1]);
-  if (in[0] >= 0) ::close(in[0]);
-  if (rc != 0) {
-    ::close(out[0]);
-    ::close(err[0]);
-    if (in[1] >= 0) ::close(in[1]);
-    errno = rc;
-    die("posix_spawn " NETLAB_BINARY);
-  }
-  out_fd_ = out[0];
-  err_fd_ = err[0];
-  stdin_fd_ = in[1];
-  set_nonblocking(out_fd_);
-  set_nonblocking(err_fd_);
-  pidfd_ =
-      static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));  // -1 on old kernels: we poll in slices
-  if (stdin_fd_ >= 0) {
-    set_nonblocking(stdin_fd_);
-    stdin_left_ = std::move(*stdin_bytes);
-    write_stdin();
-  }
-}
-
-Process::~Process() {
-  if (!reaped_) kill_and_reap();
-  close_fd(pidfd_);
-  close_fd(stdin_fd_);
-  close_fd(out_fd_);
-  close_fd(err_fd_);
-}
-
-void Process::write_stdin() {
-  while (stdin_fd_ >= 0 && !stdin_left_.empty()) {
-    const ssize_t n = ::write(stdin_fd_, stdin_left_.data(), stdin_left_.size());
-    if (n > 0) {
-      stdin_left_.erase(0, static_cast<size_t>(n));
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else if (n < 0 && errno == EAGAIN) {
-      return;
-    } else {
-      stdin_left_.clear();  // EPIPE: the child stopped reading
-    }
-  }
-  close_fd(stdin_fd_);  // everything written: EOF for the child
-}
-
-bool Process::try_reap() {
-  if (reaped_) return true;
-  // Look without reaping: while the exited child is a zombie its pid, and so
-  // its process group id, cannot be reused, so killing the group reaches
-  // only what it left behind (forked workers), never a stranger.
-  siginfo_t info{};
-  if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0 ||
-      info.si_pid != pid_) {
-    return false;
-  }
-  ::kill(-pid_, SIGKILL);
-  int status = 0;
-  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-  }
-  reaped_ = true;
-  status_ = status;
-  close_fd(pidfd_);
-  close_fd(stdin_fd_);
-  return true;
-}
-
-void Process::kill_and_reap() {
-  // The child is alive or a zombie here, so its group id is still ours.
-  ::kill(-pid_, SIGKILL);
-  ::kill(pid_, SIGKILL);
-  int status = 0;
-  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-  }
-  reaped_ = true;
-  status_ = status;
-  close_fd(pidfd_);
-}
-
-void Process::pump(int timeout_ms) {
-  pollfd fds[4];
-  int* owners[4];
-  nfds_t n = 0;
-  auto add = [&](int& fd, short events) {
-    if (fd < 0) return;
-    fds[n] = {fd, events, 0};
-    owners[n++] = &fd;
-  };
-  add(out_fd_, POLLIN);
-  add(err_fd_, POLLIN);
-  if (!stdin_left_.empty()) add(stdin_fd_, POLLOUT);
-  if (!reaped_) add(pidfd_, POLLIN);
-  // Without a pidfd nothing tells us the child exited: look every 10 ms.
-  if (!reaped_ && pidfd_ < 0 && (timeout_ms < 0 || timeout_ms > 10)) timeout_ms = 10;
-  if (n == 0) {
-    try_reap();
-    return;
-  }
-  if (::poll(fds, n, timeout_ms) < 0 && errno != EINTR) die("poll");
-  for (nfds_t i = 0; i < n; ++i) {
-    if (fds[i].revents == 0) continue;
-    int& fd = *owners[i];
-    if (&fd == &stdin_fd_) {
-      write_stdin();
-    } else if (&fd == &pidfd_) {
-      try_reap();
-    } else {
-      std::string& sink = (&fd == &out_fd_) ? out_ : err_;
-      char buf[65536];
-      for (;;) {
-        const ssize_t got = ::read(fd, buf, sizeof(buf));
-        if (got > 0) {
-          sink.append(buf, static_cast<size_t>(got));
-          continue;
-        }
-        if (got < 0 && errno == EINTR) continue;
-        if (got < 0 && errno == EAGAIN) break;
-        close_fd(fd);  // EOF
-        break;
-      }
-    }
-  }
-  if (pidfd_ < 0) try_reap();
-}
-
+// Process gives up waiting once stderr ends (InteractiveProcess only once
+// everything has).
 std::optional<std::string> Process::wait_for_stderr(const std::regex& re, Millis timeout) {
-  const auto deadline = Clock::now() + timeout;
-  size_t scanned = 0;  // complete lines before this offset did not match
-  for (;;) {
-    size_t nl;
-    while ((nl = err_.find('\n', scanned)) != std::string::npos) {
-      std::string line = err_.substr(scanned, nl - scanned);
-      scanned = nl + 1;
-      if (std::regex_search(line, re)) return line;
-    }
-    if (err_fd_ < 0 || Clock::now() >= deadline) return std::nullopt;
-    pump(ms_left(deadline));
-  }
+  return child_.wait_for_stderr(re, timeout, detail::ChildProcess::Until::kStderrEof);
 }
 
 std::optional<uint16_t> Process::wait_for_port(std::string_view proto, bool ipv6, Millis timeout) {
   const std::string host = ipv6 ? R"(\[::1\])" : R"(127\.0\.0\.1)";
   const std::regex re("^netlab [a-z-]+: listening on " + std::string(proto) + " " + host +
                       ":([0-9]+)$");
-  const auto line = wait_for_stderr(re, timeout);
-  if (!line) {
-    ADD_FAILURE() << "no 'listening on " << proto << "' line from pid " << pid_
-                  << "; stderr so far:\n"
-                  << err_;
-    return std::nullopt;
-  }
-  std::smatch m;
-  std::regex_search(*line, m, re);
-  const long port = std::strtol(m[1].str().c_str(), nullptr, 10);
-  if (port <= 0 || port > 65535) {
-    ADD_FAILURE() << "bad port in: " << *line;
-    return std::nullopt;
-  }
-  return static_cast<uint16_t>(port);
+  return child_.wait_for_port(re, proto, timeout, detail::ChildProcess::Until::kStderrEof);
 }
 
 bool Process::signal(int sig) {
-  return !reaped_ && ::kill(pid_, sig) == 0;
+  return child_.signal(sig);
 }
 
 int Process::wait_exit(Millis timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (!(reaped_ && out_fd_ < 0 && err_fd_ < 0)) {
-    if (Clock::now() >= deadline) {
-      if (reaped_) break;  // exited; only a straggler still holds the pipes
-      ADD_FAILURE() << "pid " << pid_ << " did not exit within " << timeout.count()
-                    << " ms; killed. stderr:\n"
-                    << err_;
-      kill_and_reap();
-      return -1;
-    }
-    pump(ms_left(deadline));
-  }
-  if (WIFEXITED(status_)) return WEXITSTATUS(status_);
-  if (WIFSIGNALED(status_)) return 128 + WTERMSIG(status_);
-  return -1;
+  return child_.wait_exit(timeout);
 }
 
 int Process::terminate(Millis timeout) {

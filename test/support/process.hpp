@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "support/child_process.hpp"
+
 namespace netlab::testing {
 
 using Clock = std::chrono::steady_clock;
@@ -36,7 +38,7 @@ class Process {
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
 
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_.pid(); }
 
   // The first complete stderr line (without '\n') that the regex matches,
   // waiting until the deadline; nullopt if none came.
@@ -53,29 +55,14 @@ class Process {
   int wait_exit(Millis timeout = kTimeout);
   // Signals the child and waits for it: SIGTERM then wait_exit.
   int terminate(Millis timeout = kTimeout);
-  bool exited() const { return reaped_; }
+  bool exited() const { return child_.reaped(); }
 
   // What the child has written so far (all of it once wait_exit returned).
-  const std::string& out() const { return out_; }
-  const std::string& err() const { return err_; }
+  const std::string& out() const { return child_.out(); }
+  const std::string& err() const { return child_.err(); }
 
  private:
-  // One poll() round over the pipes (and the child's pidfd), up to timeout_ms.
-  void pump(int timeout_ms);
-  void write_stdin();
-  bool try_reap();
-  void kill_and_reap();
-
-  pid_t pid_ = -1;
-  int pidfd_ = -1;
-  int stdin_fd_ = -1;
-  int out_fd_ = -1;
-  int err_fd_ = -1;
-  std::string stdin_left_;
-  std::string out_;
-  std::string err_;
-  bool reaped_ = false;
-  int status_ = 0;
+  detail::ChildProcess child_;
 };
 
 // A blocking stream client for one connection (TCP over loopback, or Unix).
