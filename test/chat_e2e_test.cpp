@@ -5,8 +5,11 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <regex>
 #include <string>
 #include <string_view>
@@ -521,6 +525,31 @@ TEST(ChatRoom, HistoryGivesANewcomerTheRoomsLastMessagesRightAfterSuccess) {
   EXPECT_EQ(server.proc.terminate(), 0) << server.proc.err();
 }
 
+// A room whose last member left keeps its history: the next newcomer still
+// gets it, although the emptied room is no longer listed by /rooms.
+TEST(ChatRoom, HistoryOutlivesTheRoomEmptying) {
+  ChatServer server({"--history", "5"});
+  ASSERT_NE(server.port, 0);
+  const StampWindow window;
+  Client alice, carol;
+  ASSERT_TRUE(log_in(carol, server, "carol games"));
+  ASSERT_TRUE(log_in(alice, server, "alice lobby"));
+  ASSERT_TRUE(alice.send("m1\nm2\nquit\n"));
+  EXPECT_EQ(alice.read_until_eof(), "quit\n");  // the server has handled the leave
+  ASSERT_TRUE(alice.closed());
+  ASSERT_TRUE(carol.send("/rooms\n"));
+  EXPECT_EQ(carol.read_lines(1), "* rooms: games (1)\n");
+
+  Client bob = server.connect();
+  ASSERT_TRUE(bob.valid());
+  ASSERT_TRUE(bob.send("bob lobby\n/help\n"));
+  EXPECT_TRUE(lines_are(window, bob.read_lines(4),
+                        {line("success"), said("alice: m1"), said("alice: m2"),
+                         line(std::string(kHelp.substr(0, kHelp.size() - 1)))}));
+  EXPECT_TRUE(quiet(carol));
+  EXPECT_EQ(server.proc.terminate(), 0) << server.proc.err();
+}
+
 TEST(ChatRoom, WithoutHistoryANewcomerGetsOnlySuccess) {
   ChatServer server;
   ASSERT_NE(server.port, 0);
@@ -825,6 +854,57 @@ TEST(ChatClient, PipedClientSendsEveryLineThenQuitsAndPrintsHistory) {
   EXPECT_TRUE(lines_are(window, watcher.read_lines(5),
                         {line("* bot joined ops"), said("bot: line one"), said("bot: line two"),
                          said("bot: last, no newline"), line("* bot left ops")}));
+  EXPECT_EQ(server.proc.terminate(), 0) << server.proc.err();
+}
+
+// A member may send a line as long as the server's --max-line; the broadcast
+// adds "[<ctime>] name: " to it. chat-client must print such a line and stay,
+// and never answer it: whatever it sent would reach the room as its message.
+TEST(ChatClient, BroadcastLongerThan64KiBIsPrintedAndNeverAnswered) {
+  ChatServer server;  // --max-line: the default 64 KiB
+  ASSERT_NE(server.port, 0);
+  const StampWindow window;
+  Client alice;
+  ASSERT_TRUE(log_in(alice, server, "alice lobby"));
+  InteractiveProcess bob(client_args(server.port, "bob", "lobby"));
+  EXPECT_EQ(alice.read_lines(1), "* bob joined lobby\n");
+
+  const std::string big(64 * 1024 - 6, 'x');  // with its '\n' within 64 KiB; broadcast well over it
+  ASSERT_TRUE(alice.send(big + "\n"));
+  EXPECT_TRUE(bob.wait_for_out("alice: " + big + "\n"))
+      << bob.out().size() << " bytes on stdout; stderr: " << bob.err();
+  ASSERT_TRUE(alice.send("after\n"));
+  EXPECT_TRUE(bob.wait_for_out("alice: after\n"))
+      << bob.out().size() << " bytes; stderr: " << bob.err();
+
+  // bob is still in the room, and the next thing alice hears from him is his own line.
+  ASSERT_TRUE(bob.write("still here\n"));
+  EXPECT_TRUE(window.stamped(alice.read_lines(1), "bob: still here\n"));
+  EXPECT_TRUE(quiet(alice));
+  bob.close_stdin();
+  EXPECT_EQ(bob.wait_exit(), 0) << bob.err();
+  EXPECT_EQ(bob.err(), "");
+  EXPECT_TRUE(lines_are(window, bob.out(), {said("alice: " + big), said("alice: after")}));
+  EXPECT_EQ(alice.read_lines(1), "* bob left lobby\n");
+  EXPECT_EQ(server.proc.terminate(), 0) << server.proc.err();
+}
+
+// Past chat-client's own limit (1 MiB) it leaves with a message, still
+// without answering: an error line from it would reach the room as its message.
+TEST(ChatClient, BroadcastOverOneMiBMakesItLeaveWithoutAnswering) {
+  ChatServer server({"--max-line", "2000000", "--max-queue", "4000000"});
+  ASSERT_NE(server.port, 0);
+  Client alice;
+  ASSERT_TRUE(log_in(alice, server, "alice lobby"));
+  InteractiveProcess bob(client_args(server.port, "bob", "lobby"));
+  EXPECT_EQ(alice.read_lines(1), "* bob joined lobby\n");
+  ASSERT_TRUE(alice.send(std::string(1024 * 1024 + 100, 'x') + "\n"));
+  EXPECT_EQ(bob.wait_exit(), 1) << bob.err();
+  EXPECT_TRUE(std::regex_match(
+      bob.err(), std::regex("^netlab chat-client: [^\n]*longer than 1048576 bytes\n$")))
+      << bob.err();
+  EXPECT_EQ(alice.read_lines(1), "* bob left lobby\n");  // and nothing "bob" said before that
+  EXPECT_TRUE(quiet(alice));
   EXPECT_EQ(server.proc.terminate(), 0) << server.proc.err();
 }
 
@@ -1162,6 +1242,145 @@ TEST(ChatHalfDuplex, ChatClientHoldsItsLinesUntilItsTurn) {
   EXPECT_EQ(client_got, (Lines{"o1", "o2"}));
   server.proc.close_stdin();
   EXPECT_EQ(server.proc.wait_exit(), 0) << server.proc.err();
+}
+
+// A duplex server whose stdin is /dev/null (a service manager's) has no
+// operator: the end of its input is no reason to stop serving.
+TEST(ChatDuplex, StdinAtDevNullKeepsServingUntilSigterm) {
+  Process server({"chat-server", "--mode", "duplex", "--port", "0", "--host",
+                  "127.0.0.1"});  // stdin: /dev/null
+  const auto port = server.wait_for_port();
+  ASSERT_TRUE(port);
+  for (const std::string who : {"first", "second"}) {  // still there after a client left
+    Client c = Client::tcp("127.0.0.1", *port);
+    ASSERT_TRUE(c.valid()) << who << ": " << std::strerror(c.error())
+                           << "; stderr: " << server.err();
+    ASSERT_TRUE(c.send(who + " client says hi\nquit\n"));
+    EXPECT_EQ(c.read_until_eof(), "quit\n") << who;
+    EXPECT_TRUE(c.closed()) << who;
+  }
+  EXPECT_EQ(server.terminate(), 0) << server.err();
+  EXPECT_NE(server.out().find("first client says hi\n"), std::string::npos) << server.out();
+  EXPECT_NE(server.out().find("second client says hi\n"), std::string::npos) << server.out();
+}
+
+// `netlab chat-server --mode duplex` started with fd 0 closed, through
+// sh -c 'exec <&-; exec netlab ...', with stdout and stderr on one pipe.
+// Unless netlab reopens fd 0, its first socket gets that number and becomes
+// "stdin". Killed and reaped by the destructor.
+class ClosedStdinServer {
+ public:
+  ClosedStdinServer() {
+    int out[2];
+    if (::pipe2(out, O_CLOEXEC) < 0) return;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDERR_FILENO);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&defaults, sig);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    std::string sh = "/bin/sh", dash_c = "-c";
+    std::string script =
+        "exec <&- && exec \"$0\" chat-server --mode duplex --port 0 --host 127.0.0.1";
+    std::string binary = NETLAB_BINARY;
+    char* argv[] = {sh.data(), dash_c.data(), script.data(), binary.data(), nullptr};
+    const int rc = ::posix_spawn(&pid_, argv[0], &actions, &attr, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    ::close(out[1]);
+    if (rc != 0) {
+      ::close(out[0]);
+      pid_ = -1;
+      return;
+    }
+    fd_ = out[0];
+  }
+  ~ClosedStdinServer() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (fd_ >= 0) ::close(fd_);
+  }
+  ClosedStdinServer(const ClosedStdinServer&) = delete;
+  ClosedStdinServer& operator=(const ClosedStdinServer&) = delete;
+
+  bool started() const { return pid_ > 0; }
+  const std::string& output() const { return output_; }
+
+  // Reads output until the regex matches somewhere in it or the deadline passes.
+  std::optional<std::smatch> wait_for(const std::regex& re, Millis timeout = kTimeout) {
+    const auto deadline = Clock::now() + timeout;
+    for (;;) {
+      std::smatch m;
+      if (std::regex_search(output_, m, re)) return m;
+      if (!read_some(deadline)) return std::nullopt;
+    }
+  }
+  // SIGTERM, then the exit code once the output ends; -1 at the deadline.
+  int terminate(Millis timeout = kTimeout) {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, SIGTERM);
+    const auto deadline = Clock::now() + timeout;
+    while (read_some(deadline)) {
+    }
+    if (!eof_) return -1;  // the destructor kills it
+    int status = 0;
+    if (::waitpid(pid_, &status, 0) != pid_) return -1;
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+ private:
+  // One poll() and read(); false at EOF, on an error or at the deadline.
+  bool read_some(Clock::time_point deadline) {
+    if (fd_ < 0 || eof_) return false;
+    pollfd p{fd_, POLLIN, 0};
+    const int ready = ::poll(&p, 1, ms_left(deadline));
+    if (ready < 0 && errno == EINTR) return true;
+    if (ready <= 0) return false;
+    char buf[4096];
+    const ssize_t n = ::read(fd_, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) return true;
+    if (n <= 0) {
+      eof_ = true;
+      return false;
+    }
+    output_.append(buf, static_cast<size_t>(n));
+    return true;
+  }
+
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  bool eof_ = false;
+  std::string output_;
+};
+
+TEST(ChatDuplex, StartedWithStdinClosedServesAndExitsZeroOnSigterm) {
+  ClosedStdinServer server;
+  ASSERT_TRUE(server.started());
+  const auto listening = server.wait_for(std::regex("listening on tcp 127\\.0\\.0\\.1:(\\d+)\n"));
+  ASSERT_TRUE(listening) << server.output();
+  const auto port = static_cast<uint16_t>(std::stoi((*listening)[1].str()));
+  ASSERT_NE(port, 0);
+  Client c = Client::tcp("127.0.0.1", port);
+  ASSERT_TRUE(c.valid()) << std::strerror(c.error()) << "; output: " << server.output();
+  const std::string who = local_endpoint(c);
+  ASSERT_TRUE(server.wait_for(
+      std::regex("\\* " + std::regex_replace(who, std::regex("\\."), "\\.") + " connected\n")))
+      << server.output();
+  ASSERT_TRUE(c.send("over a closed stdin\n"));
+  EXPECT_TRUE(server.wait_for(std::regex("(^|\n)over a closed stdin\n"))) << server.output();
+  EXPECT_EQ(server.terminate(), 0) << server.output();
+  EXPECT_EQ(c.read_until_eof(), kShutdown);
+  EXPECT_TRUE(c.closed());
 }
 
 }  // namespace

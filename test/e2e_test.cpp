@@ -379,6 +379,93 @@ TEST_P(TservConcurrentModel, MaxClientsRefusesClientsBeyondLimit) {
 INSTANTIATE_TEST_SUITE_P(Tserv, TservConcurrentModel, ::testing::Values("reactor", "thread", "fork"),
                          [](const auto& info) { return info.param; });
 
+// ------------------------- models that pay a thread or a process per client
+
+// --max-clients 0 means "no limit" to the user; for thread and fork it stands
+// for a default cap of 1024, which must not get in the way of ordinary loads.
+class TservBlockingModel : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TservBlockingModel, MaxClientsZeroServesTwentyClientsAtOnce) {
+  Tserv server({"--model", GetParam(), "--max-clients", "0"});
+  ASSERT_NE(server.port, 0);
+  constexpr int kClients = 20;
+  const StampWindow window;
+  std::vector<Client> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(server.connect());
+    ASSERT_TRUE(clients.back().valid())
+        << "client " << i << ": " << std::strerror(clients.back().error());
+    const std::string hello = "client " + std::to_string(i) + " hello";
+    ASSERT_TRUE(clients.back().send(hello + "\n"));
+    // Answered while every earlier client still holds its connection.
+    ASSERT_TRUE(window.stamped_lines(clients.back().read_lines(1), {hello})) << "client " << i;
+  }
+  for (int i = kClients - 1; i >= 0; --i) {
+    const std::string again = "client " + std::to_string(i) + " again";
+    ASSERT_TRUE(clients[i].send(again + "\n"));
+    EXPECT_TRUE(window.stamped_lines(clients[i].read_lines(1), {again})) << "client " << i;
+  }
+  clients.clear();
+  EXPECT_EQ(server.proc.terminate(), 0) << server.proc.err();
+}
+
+TEST_P(TservBlockingModel, MaxClientsTwoRefusesTheThirdConcurrentClient) {
+  Tserv server({"--model", GetParam(), "--max-clients", "2"});
+  ASSERT_NE(server.port, 0);
+  const StampWindow window;
+  Client first = server.connect(), second = server.connect();
+  ASSERT_TRUE(first.valid());
+  ASSERT_TRUE(second.valid());
+  ASSERT_TRUE(first.send("first\n"));
+  ASSERT_TRUE(window.stamped_lines(first.read_lines(1), {"first"}));
+  ASSERT_TRUE(second.send("second\n"));
+  ASSERT_TRUE(window.stamped_lines(second.read_lines(1), {"second"}));
+
+  Client third = server.connect();
+  ASSERT_TRUE(third.valid());
+  EXPECT_EQ(third.read_until_eof(2s), "error: server full\n");
+  EXPECT_TRUE(third.closed());
+  ASSERT_TRUE(first.send("first again\n"));
+  EXPECT_TRUE(window.stamped_lines(first.read_lines(1), {"first again"}));
+  ASSERT_TRUE(second.send("second again\n"));
+  EXPECT_TRUE(window.stamped_lines(second.read_lines(1), {"second again"}));
+  EXPECT_EQ(server.proc.terminate(), 0) << server.proc.err();
+}
+
+INSTANTIATE_TEST_SUITE_P(Tserv, TservBlockingModel, ::testing::Values("thread", "fork"),
+                         [](const auto& info) { return info.param; });
+
+// Without --max-clients the thread model still stops at 1024 clients: one
+// remote peer must not get a thread per connection without end. (fork shares
+// the check, admit(); a thousand forks of a sanitized binary take ~15 s.)
+TEST(Tserv, ThreadModelRefusesClient1025WithoutMaxClients) {
+  Tserv server({"--model", "thread"});
+  ASSERT_NE(server.port, 0);
+  constexpr int kCap = 1024;
+  const StampWindow window;
+  const auto deadline = Clock::now() + 30s;  // a thousand threads under the sanitizers
+  std::vector<Client> clients;
+  clients.reserve(kCap);
+  for (int i = 0; i < kCap; ++i) {
+    clients.push_back(server.connect());
+    ASSERT_TRUE(clients.back().valid())
+        << "client " << i << ": " << std::strerror(clients.back().error());
+    // Answered: its thread is running (and counted) before the next connects.
+    ASSERT_TRUE(clients.back().send("hi\n"));
+    ASSERT_TRUE(window.stamped_lines(clients.back().read_lines(1), {"hi"})) << "client " << i;
+    ASSERT_LT(Clock::now(), deadline)
+        << "only " << i + 1 << " clients in " << elapsed_ms(deadline - 30s);
+  }
+  Client over = server.connect();
+  ASSERT_TRUE(over.valid());
+  EXPECT_EQ(over.read_until_eof(2s), "error: server full\n");
+  EXPECT_TRUE(over.closed());
+  ASSERT_TRUE(clients.front().send("still served\n"));
+  EXPECT_TRUE(window.stamped_lines(clients.front().read_lines(1), {"still served"}));
+  clients.clear();
+  EXPECT_EQ(server.proc.terminate(10s), 0) << server.proc.err();
+}
+
 TEST(Tserv, IterativeModelServesOneClientAtATime) {
   Tserv server({"--model", "iterative"});
   ASSERT_NE(server.port, 0);
