@@ -32,7 +32,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::string_view kHelp = "* commands: /who, /rooms, /join ROOM, /msg USER TEXT (to your room), /help, quit\n";
+constexpr std::string_view kHelp =
+    "* commands: /who, /rooms, /join ROOM, /msg USER TEXT (to your room), /help, quit\n";
 constexpr std::string_view kShutdown = "* server shutting down\n";
 // How long a check that something does NOT happen watches for it.
 constexpr Millis kQuietWindow{250};
@@ -54,22 +55,26 @@ struct ChatServer {
 };
 
 // chat-client arguments for this server, room mode.
-std::vector<std::string> client_args(uint16_t port, const std::string& user, const std::string& room,
-                                     std::vector<std::string> more = {}) {
-  std::vector<std::string> a = {"chat-client", "-u", user, "-r", room, "-H", "127.0.0.1", "-p", std::to_string(port)};
+std::vector<std::string> client_args(uint16_t port, const std::string& user,
+                                     const std::string& room, std::vector<std::string> more = {}) {
+  std::vector<std::string> a = {
+      "chat-client", "-u", user, "-r", room, "-H", "127.0.0.1", "-p", std::to_string(port)};
   a.insert(a.end(), more.begin(), more.end());
   return a;
 }
 
 // Connects, sends the login line and expects exactly "success\n".
-::testing::AssertionResult log_in(Client& c, const ChatServer& server, std::string_view login_line, int rcvbuf = 0) {
+::testing::AssertionResult log_in(Client& c, const ChatServer& server, std::string_view login_line,
+                                  int rcvbuf = 0) {
   c = server.connect(rcvbuf);
   if (!c.valid()) return ::testing::AssertionFailure() << "connect: " << std::strerror(c.error());
-  if (!c.send(std::string(login_line) + "\n")) return ::testing::AssertionFailure() << "send failed";
+  if (!c.send(std::string(login_line) + "\n"))
+    return ::testing::AssertionFailure() << "send failed";
   const std::string reply = c.read_lines(1);
   if (reply != "success\n") {
-    return ::testing::AssertionFailure() << "login " << ::testing::PrintToString(std::string(login_line)) << " got "
-                                         << ::testing::PrintToString(reply);
+    return ::testing::AssertionFailure()
+           << "login " << ::testing::PrintToString(std::string(login_line)) << " got "
+           << ::testing::PrintToString(reply);
   }
   return ::testing::AssertionSuccess();
 }
@@ -80,7 +85,8 @@ std::vector<std::string> client_args(uint16_t port, const std::string& user, con
 ::testing::AssertionResult quiet(Client& c) {
   if (!c.send("/help\n")) return ::testing::AssertionFailure() << "send failed";
   const std::string next = c.read_lines(1);
-  if (next != kHelp) return ::testing::AssertionFailure() << "unexpected line " << ::testing::PrintToString(next);
+  if (next != kHelp)
+    return ::testing::AssertionFailure() << "unexpected line " << ::testing::PrintToString(next);
   return ::testing::AssertionSuccess();
 }
 
@@ -97,31 +103,41 @@ struct Want {
   bool stamped;
   std::string text;
 };
-Want said(std::string text) { return {true, std::move(text)}; }
-Want line(std::string text) { return {false, std::move(text)}; }
+Want said(std::string text) {
+  return {true, std::move(text)};
+}
+Want line(std::string text) {
+  return {false, std::move(text)};
+}
 
 // `got` is exactly these lines, each ending in '\n'.
-::testing::AssertionResult lines_are(const StampWindow& window, std::string_view got, const std::vector<Want>& want) {
+::testing::AssertionResult lines_are(const StampWindow& window, std::string_view got,
+                                     const std::vector<Want>& want) {
   std::string_view rest = got;
   for (size_t i = 0; i < want.size(); ++i) {
     const size_t nl = rest.find('\n');
     if (nl == std::string_view::npos) {
-      return ::testing::AssertionFailure() << "line " << i + 1 << " of " << want.size() << " missing in "
-                                           << ::testing::PrintToString(std::string(got));
+      return ::testing::AssertionFailure()
+             << "line " << i + 1 << " of " << want.size() << " missing in "
+             << ::testing::PrintToString(std::string(got));
     }
     const std::string_view one = rest.substr(0, nl + 1);
     if (want[i].stamped) {
       auto r = window.stamped(one, want[i].text + "\n");
-      if (!r) return r << " (line " << i + 1 << " of " << ::testing::PrintToString(std::string(got)) << ")";
+      if (!r)
+        return r << " (line " << i + 1 << " of " << ::testing::PrintToString(std::string(got))
+                 << ")";
     } else if (one != want[i].text + "\n") {
-      return ::testing::AssertionFailure() << "line " << i + 1 << " is " << ::testing::PrintToString(std::string(one))
-                                           << ", want " << ::testing::PrintToString(want[i].text + "\n");
+      return ::testing::AssertionFailure()
+             << "line " << i + 1 << " is " << ::testing::PrintToString(std::string(one))
+             << ", want " << ::testing::PrintToString(want[i].text + "\n");
     }
     rest.remove_prefix(nl + 1);
   }
   if (!rest.empty()) {
-    return ::testing::AssertionFailure() << "unexpected bytes after " << want.size()
-                                         << " lines: " << ::testing::PrintToString(std::string(rest));
+    return ::testing::AssertionFailure()
+           << "unexpected bytes after " << want.size()
+           << " lines: " << ::testing::PrintToString(std::string(rest));
   }
   return ::testing::AssertionSuccess();
 }
@@ -191,8 +207,8 @@ TEST(ChatRoom, MessagesReachEveryOtherMemberStampedAndNeverTheSender) {
   // Several lines in one write keep their order; CRLF loses the CR; an empty
   // line says nothing; text passes unchanged (UTF-8, inner blanks, a '/' later on).
   ASSERT_TRUE(bob.send("one\r\ntwo\n\n  spaced  out \n你好，世界 a/b\n"));
-  const std::vector<Want> from_bob = {said("bob: one"), said("bob: two"), said("bob:   spaced  out "),
-                                      said("bob: 你好，世界 a/b")};
+  const std::vector<Want> from_bob = {said("bob: one"), said("bob: two"),
+                                      said("bob:   spaced  out "), said("bob: 你好，世界 a/b")};
   EXPECT_TRUE(lines_are(window, alice.read_lines(4), from_bob));
   EXPECT_TRUE(lines_are(window, carol.read_lines(4), from_bob));
   EXPECT_TRUE(quiet(bob));
@@ -430,7 +446,8 @@ TEST(ChatRoom, JoinMovesTheMemberWithNoticesInBothRooms) {
   ASSERT_TRUE(bob.send("/join\n"));
   EXPECT_EQ(bob.read_lines(1), "error: invalid room: empty name\n");
   ASSERT_TRUE(bob.send("/join two words\n"));
-  EXPECT_EQ(bob.read_lines(1), "error: invalid room: spaces and control characters are not allowed\n");
+  EXPECT_EQ(bob.read_lines(1),
+            "error: invalid room: spaces and control characters are not allowed\n");
   ASSERT_TRUE(bob.send("/join " + std::string(33, 'r') + "\n"));
   EXPECT_EQ(bob.read_lines(1), "error: invalid room: longer than 32 characters\n");
   ASSERT_TRUE(bob.send("/who\n"));
@@ -511,7 +528,8 @@ TEST(ChatRoom, HistoryGivesANewcomerTheRoomsLastMessagesRightAfterSuccess) {
   Client bob = server.connect();
   ASSERT_TRUE(bob.valid());
   ASSERT_TRUE(bob.send("bob lobby\n"));
-  EXPECT_TRUE(lines_are(window, bob.read_lines(3), {line("success"), said("alice: m2"), said("alice: m3")}));
+  EXPECT_TRUE(lines_are(window, bob.read_lines(3),
+                        {line("success"), said("alice: m2"), said("alice: m3")}));
   EXPECT_TRUE(quiet(bob));
   EXPECT_EQ(alice.read_lines(1), "* bob joined lobby\n");
 
@@ -520,7 +538,8 @@ TEST(ChatRoom, HistoryGivesANewcomerTheRoomsLastMessagesRightAfterSuccess) {
   EXPECT_TRUE(lines_are(window, bob.read_lines(2), {line("success"), said("dave: g1")}));
   EXPECT_TRUE(quiet(bob));
   ASSERT_TRUE(bob.send("/join lobby\n"));
-  EXPECT_TRUE(lines_are(window, bob.read_lines(3), {line("success"), said("alice: m2"), said("alice: m3")}));
+  EXPECT_TRUE(lines_are(window, bob.read_lines(3),
+                        {line("success"), said("alice: m2"), said("alice: m3")}));
   EXPECT_TRUE(quiet(bob));
   EXPECT_EQ(server.proc.terminate(), 0) << server.proc.err();
 }
@@ -613,20 +632,23 @@ TEST(ChatRoom, NonReadingMemberIsDroppedAtMaxQueueWhileReadersGetEverythingInOrd
   Client* readers[2] = {&r1, &r2};
   int sent = 0;
   for (int after_notice = 0; after_notice < 2;) {
-    ASSERT_LT(sent * wire_size, give_up_after) << "no (too slow) notice after " << sent << " messages";
+    ASSERT_LT(sent * wire_size, give_up_after)
+        << "no (too slow) notice after " << sent << " messages";
     std::string batch;
     for (int i = sent; i < sent + kBatch; ++i) batch += text(i) + "\n";
     ASSERT_TRUE(pub.send(batch)) << "publisher blocked at message " << sent;
     sent += kBatch;
     for (int r = 0; r < 2; ++r) {
-      ASSERT_TRUE(read_batch(*readers[r], got[r])) << "reader " << r + 1 << " stalled at message " << sent;
+      ASSERT_TRUE(read_batch(*readers[r], got[r]))
+          << "reader " << r + 1 << " stalled at message " << sent;
     }
     if (has_notice(got[0]) && has_notice(got[1])) ++after_notice;  // and the room goes on
   }
 
   for (int r = 0; r < 2; ++r) {
     SCOPED_TRACE("reader " + std::to_string(r + 1));
-    ASSERT_EQ(got[r].size(), static_cast<size_t>(sent) + 1) << "expected every message plus one notice";
+    ASSERT_EQ(got[r].size(), static_cast<size_t>(sent) + 1)
+        << "expected every message plus one notice";
     int next = 0;
     size_t notice_at = 0;
     for (size_t k = 0; k < got[r].size(); ++k) {
@@ -828,14 +850,15 @@ TEST(ChatClient, TwoPipeModeClientsTalkAndExitZeroAfterStdinEnds) {
   EXPECT_EQ(alice.wait_exit(), 0) << alice.err();
 
   EXPECT_TRUE(lines_are(window, alice.out(),
-                        {line("* bob joined lobby"), said("bob: hello alice"), said("watcher: from the watcher"),
-                         line("* bob left lobby")}));
-  EXPECT_TRUE(lines_are(window, bob.out(), {said("alice: hi bob, 你好"), said("watcher: from the watcher")}));
+                        {line("* bob joined lobby"), said("bob: hello alice"),
+                         said("watcher: from the watcher"), line("* bob left lobby")}));
+  EXPECT_TRUE(lines_are(window, bob.out(),
+                        {said("alice: hi bob, 你好"), said("watcher: from the watcher")}));
   EXPECT_EQ(alice.err(), "");
   EXPECT_EQ(bob.err(), "");
-  EXPECT_TRUE(lines_are(
-      window, watcher.read_lines(4),
-      {said("bob: hello alice"), said("alice: hi bob, 你好"), line("* bob left lobby"), line("* alice left lobby")}));
+  EXPECT_TRUE(lines_are(window, watcher.read_lines(4),
+                        {said("bob: hello alice"), said("alice: hi bob, 你好"),
+                         line("* bob left lobby"), line("* alice left lobby")}));
   EXPECT_EQ(server.proc.terminate(), 0) << server.proc.err();
 }
 
@@ -915,7 +938,8 @@ TEST(ChatClient, NameTakenExitsOneWithAMessage) {
   ASSERT_TRUE(log_in(alice, server, "alice"));
   Process again(client_args(server.port, "alice", "lobby"), "never sent\n");
   EXPECT_EQ(again.wait_exit(), 1);
-  EXPECT_TRUE(std::regex_match(again.err(), std::regex("^netlab chat-client: [^\n]*\\balice\\b[^\n]*taken[^\n]*\n$")))
+  EXPECT_TRUE(std::regex_match(
+      again.err(), std::regex("^netlab chat-client: [^\n]*\\balice\\b[^\n]*taken[^\n]*\n$")))
       << again.err();
   EXPECT_EQ(again.out(), "");
   EXPECT_TRUE(quiet(alice));  // nothing joined, nothing said
@@ -927,7 +951,8 @@ TEST(ChatClient, RefusedLoginExitsOneWithTheServersReason) {
   ASSERT_NE(server.port, 0);
   Process client(client_args(server.port, std::string(33, 'x'), "lobby"), "");
   EXPECT_EQ(client.wait_exit(), 1);
-  EXPECT_TRUE(std::regex_match(client.err(), std::regex("^netlab chat-client: [^\n]*longer than 32 characters\n$")))
+  EXPECT_TRUE(std::regex_match(
+      client.err(), std::regex("^netlab chat-client: [^\n]*longer than 32 characters\n$")))
       << client.err();
   EXPECT_EQ(server.proc.terminate(), 0) << server.proc.err();
 }
@@ -958,8 +983,8 @@ TEST(ChatClient, ServerGoingAwayIsReportedWithExitOne) {
 TEST(ChatClient, LingerBoundsTheWaitForTheServerAfterQuit) {
   Listening fake;  // a server that answers the login and then never closes
   const auto start = Clock::now();
-  Process bot({"chat-client", "-u", "bot", "-r", "ops", "-H", "127.0.0.1", "-p", std::to_string(fake.port()),
-               "--linger", "0.3"},
+  Process bot({"chat-client", "-u", "bot", "-r", "ops", "-H", "127.0.0.1", "-p",
+               std::to_string(fake.port()), "--linger", "0.3"},
               "bye\n");
   Client conn = fake.accept();
   ASSERT_TRUE(conn.valid());
@@ -969,7 +994,8 @@ TEST(ChatClient, LingerBoundsTheWaitForTheServerAfterQuit) {
   ASSERT_TRUE(conn.send("success\n"));
   EXPECT_EQ(conn.read_lines(2), "bye\nquit\n");
   EXPECT_EQ(bot.wait_exit(), 0) << bot.err();
-  EXPECT_GE(Clock::now() - logged_in, 290ms) << "exited " << elapsed_ms(logged_in) << " after the login";
+  EXPECT_GE(Clock::now() - logged_in, 290ms)
+      << "exited " << elapsed_ms(logged_in) << " after the login";
   EXPECT_LT(Clock::now() - start, 2500ms) << "exited " << elapsed_ms(start) << " after the start";
   EXPECT_EQ(conn.read_until_eof(), "");
   EXPECT_TRUE(conn.closed());
@@ -986,18 +1012,21 @@ TEST(ChatClient, OnATerminalShowsPromptAndEscapesControlBytes) {
   const StampWindow window;
   Client bob;
   ASSERT_TRUE(log_in(bob, server, "bob lobby"));
-  InteractiveProcess alice(client_args(server.port, "alice", "lobby"), InteractiveProcess::Stdio::kPty);
+  InteractiveProcess alice(client_args(server.port, "alice", "lobby"),
+                           InteractiveProcess::Stdio::kPty);
   EXPECT_EQ(bob.read_lines(1), "* alice joined lobby\n");
   ASSERT_TRUE(alice.wait_for_out("lobby> ")) << ::testing::PrintToString(alice.out());
 
   ASSERT_TRUE(bob.send("evil \x1b]0;pwned\x07 \x1b[2J\x1b[31mred\r\x08 \xc2\x9b done 你好\n"));
   ASSERT_TRUE(alice.wait_for_out("done 你好")) << ::testing::PrintToString(alice.out());
   const std::string& seen = alice.out();
-  EXPECT_NE(seen.find("bob: evil ^[]0;pwned^G ^[[2J^[[31mred^M^H \\u009b done 你好"), std::string::npos)
+  EXPECT_NE(seen.find("bob: evil ^[]0;pwned^G ^[[2J^[[31mred^M^H \\u009b done 你好"),
+            std::string::npos)
       << ::testing::PrintToString(seen);
   for (std::string_view raw : {"\x1b]0;", "\x07", "\x1b[2J", "\x1b[31m", "\xc2\x9b"}) {
     EXPECT_EQ(seen.find(raw), std::string::npos)
-        << "raw " << ::testing::PrintToString(std::string(raw)) << " in " << ::testing::PrintToString(seen);
+        << "raw " << ::testing::PrintToString(std::string(raw)) << " in "
+        << ::testing::PrintToString(seen);
   }
 
   // Half a line typed, then a message arrives: it is printed and the prompt
@@ -1008,7 +1037,8 @@ TEST(ChatClient, OnATerminalShowsPromptAndEscapesControlBytes) {
   ASSERT_TRUE(bob.send("interrupting\n"));
   ASSERT_TRUE(alice.wait_for_out("bob: interrupting", kTimeout, before));
   const size_t msg_at = alice.out().find("bob: interrupting", before);
-  EXPECT_TRUE(alice.wait_for_out("lobby> half", kTimeout, msg_at)) << ::testing::PrintToString(alice.out());
+  EXPECT_TRUE(alice.wait_for_out("lobby> half", kTimeout, msg_at))
+      << ::testing::PrintToString(alice.out());
   ASSERT_TRUE(alice.write(" done\r"));
   EXPECT_TRUE(window.stamped(bob.read_lines(1), "alice: half done\n"));
 
@@ -1092,7 +1122,8 @@ TEST(ChatDuplex, SecondClientGetsBusyAndTheFirstCarriesOn) {
   ASSERT_NE(server.port, 0);
   Client first = server.connect();
   ASSERT_TRUE(first.valid());
-  ASSERT_TRUE(server.proc.wait_for_out("* " + local_endpoint(first) + " connected\n")) << server.proc.out();
+  ASSERT_TRUE(server.proc.wait_for_out("* " + local_endpoint(first) + " connected\n"))
+      << server.proc.out();
   Client second = server.connect();
   ASSERT_TRUE(second.valid());
   EXPECT_EQ(second.read_until_eof(), "error: busy\n");
@@ -1120,8 +1151,8 @@ TEST(ChatDuplex, OperatorEofWithNobodyConnectedExitsZero) {
 TEST(ChatDuplex, ChatClientAndOperatorTalkThroughPipes) {
   PairServer server("duplex");
   ASSERT_NE(server.port, 0);
-  InteractiveProcess client(
-      {"chat-client", "--mode", "duplex", "-H", "127.0.0.1", "-p", std::to_string(server.port), "--linger", "30"});
+  InteractiveProcess client({"chat-client", "--mode", "duplex", "-H", "127.0.0.1", "-p",
+                             std::to_string(server.port), "--linger", "30"});
   ASSERT_TRUE(server.proc.wait_for_out(" connected\n")) << server.proc.out();
   ASSERT_TRUE(client.write("from the client\nand more\n"));
   ASSERT_TRUE(server.proc.write("from the operator\nand more\n"));
@@ -1143,7 +1174,8 @@ TEST(ChatHalfDuplex, ClientSpeaksFirstAndEachLinePassesTheTurn) {
   ASSERT_NE(server.port, 0);
   Client c = server.connect();
   ASSERT_TRUE(c.valid());
-  ASSERT_TRUE(server.proc.wait_for_out("* " + local_endpoint(c) + " connected\n")) << server.proc.out();
+  ASSERT_TRUE(server.proc.wait_for_out("* " + local_endpoint(c) + " connected\n"))
+      << server.proc.out();
 
   // The operator types first: held, and told to wait for the client.
   const size_t mark = server.proc.out().size();
@@ -1204,7 +1236,8 @@ TEST(ChatHalfDuplex, OperatorEofWaitsUntilHeldLinesAreSent) {
   ASSERT_TRUE(server.proc.wait_for_out(" connected\n")) << server.proc.out();
   ASSERT_TRUE(server.proc.write("last word\n"));
   server.proc.close_stdin();
-  EXPECT_FALSE(c.readable_within(kQuietWindow)) << "sent out of turn, or closed with a line still held";
+  EXPECT_FALSE(c.readable_within(kQuietWindow))
+      << "sent out of turn, or closed with a line still held";
   ASSERT_TRUE(c.send("my turn\n"));
   EXPECT_EQ(c.read_until_eof(), std::string("last word\n") + std::string(kShutdown));
   EXPECT_EQ(server.proc.wait_exit(), 0) << server.proc.err();
@@ -1214,8 +1247,8 @@ TEST(ChatHalfDuplex, OperatorEofWaitsUntilHeldLinesAreSent) {
 TEST(ChatHalfDuplex, ChatClientHoldsItsLinesUntilItsTurn) {
   PairServer server("half-duplex");
   ASSERT_NE(server.port, 0);
-  InteractiveProcess client(
-      {"chat-client", "--mode", "half-duplex", "-H", "127.0.0.1", "-p", std::to_string(server.port), "--linger", "30"});
+  InteractiveProcess client({"chat-client", "--mode", "half-duplex", "-H", "127.0.0.1", "-p",
+                             std::to_string(server.port), "--linger", "30"});
   ASSERT_TRUE(server.proc.wait_for_out(" connected\n")) << server.proc.out();
 
   ASSERT_TRUE(client.write("c1\nc2\n"));  // c2 must wait for the operator

@@ -31,6 +31,15 @@ port_of() {
   sed -n 's/.*listening on [a-z]* 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/$name.log" | head -n 1
 }
 
+# Waits (at most 5 s) until server NAME's log has a line matching PATTERN.
+wait_for_log() {
+  n=0
+  until grep -q "$2" "$tmp/$1.log" 2>/dev/null; do
+    n=$((n + 1)); [ $n -gt 100 ] && return 1
+    sleep 0.05
+  done
+}
+
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "TCP: netlab tserv (epoll reactor) on an ephemeral port"
@@ -59,12 +68,12 @@ say "Chat: netlab chat-server and two scripted chat-clients"
 start_server chat-server --history 5
 cport=$(port_of chat-server)
 # alice joins first and stays a moment; bob says hello and asks who is here.
-(printf 'hi bob, alice here\n'; sleep 1) | "$NETLAB" chat-client -u alice -r lobby 127.0.0.1 "$cport" >"$tmp/alice.out" &
-i=0
-until grep -q 'alice joined lobby' "$tmp/chat-server.log"; do
-  i=$((i + 1)); [ $i -gt 100 ] && { echo "demo: alice did not join" >&2; exit 1; }
-  sleep 0.05
-done
+# alice's stdin stays open until the server has seen bob leave (bounded).
+(
+  printf 'hi bob, alice here\n'
+  wait_for_log chat-server 'bob left lobby' || true
+) | "$NETLAB" chat-client -u alice -r lobby 127.0.0.1 "$cport" >"$tmp/alice.out" &
+wait_for_log chat-server 'alice joined lobby' || { echo "demo: alice did not join" >&2; exit 1; }
 say "printf 'hello alice\n/who\n' | netlab chat-client -u bob -r lobby 127.0.0.1 $cport"
 printf 'hello alice\n/who\n' | "$NETLAB" chat-client -u bob -r lobby 127.0.0.1 "$cport"
 wait $!

@@ -135,7 +135,8 @@ TEST(Tserv, ExitsOneWithOneLineWhenPortIsTaken) {
   ASSERT_NE(first.port, 0);
   Process second({"tserv", "--host", "127.0.0.1", "--port", std::to_string(first.port)});
   EXPECT_EQ(second.wait_exit(), 1);
-  EXPECT_TRUE(std::regex_match(second.err(), std::regex("^netlab tserv: [^\n]*Address already in use\n$")))
+  EXPECT_TRUE(
+      std::regex_match(second.err(), std::regex("^netlab tserv: [^\n]*Address already in use\n$")))
       << second.err();
   EXPECT_EQ(first.proc.terminate(), 0);
 }
@@ -167,23 +168,29 @@ TEST_P(TservModel, ServesFiftyClientsConnectedAtOnce) {
   std::vector<Client> clients;
   for (int i = 0; i < kClients; ++i) {
     clients.push_back(server.connect());
-    ASSERT_TRUE(clients.back().valid()) << "client " << i << ": " << std::strerror(clients.back().error());
+    ASSERT_TRUE(clients.back().valid())
+        << "client " << i << ": " << std::strerror(clients.back().error());
   }
-  auto line = [](int client, int n) { return "client " + std::to_string(client) + " line " + std::to_string(n); };
+  auto line = [](int client, int n) {
+    return "client " + std::to_string(client) + " line " + std::to_string(n);
+  };
   for (int n = 0; n < 2; ++n) {
-    for (int i = 0; i < kClients; ++i) ASSERT_TRUE(clients[i].send(line(i, n) + "\n")) << "client " << i;
+    for (int i = 0; i < kClients; ++i)
+      ASSERT_TRUE(clients[i].send(line(i, n) + "\n")) << "client " << i;
   }
   if (iterative()) {
     // One client after another: each is answered once those before it left.
     for (int i = 0; i < kClients; ++i) {
-      EXPECT_TRUE(window.stamped_lines(clients[i].read_lines(2), {line(i, 0), line(i, 1)})) << "client " << i;
+      EXPECT_TRUE(window.stamped_lines(clients[i].read_lines(2), {line(i, 0), line(i, 1)}))
+          << "client " << i;
       clients[i].close();
     }
   } else {
     // Newest first: the last client is answered while all the others still
     // hold their connections open, which only a concurrent server does.
     for (int i = kClients - 1; i >= 0; --i) {
-      EXPECT_TRUE(window.stamped_lines(clients[i].read_lines(2), {line(i, 0), line(i, 1)})) << "client " << i;
+      EXPECT_TRUE(window.stamped_lines(clients[i].read_lines(2), {line(i, 0), line(i, 1)}))
+          << "client " << i;
     }
   }
   clients.clear();
@@ -303,10 +310,12 @@ TEST_P(TservModel, SurvivesClientThatResetsWhileRepliesAreInFlight) {
   ASSERT_TRUE(c.send("after the reset\n"));
   EXPECT_TRUE(window.stamped_lines(c.read_lines(1), {"after the reset"}));
   c.close();
-  EXPECT_EQ(server.proc.terminate(), 0) << "server hurt by the vanished client:\n" << server.proc.err();
+  EXPECT_EQ(server.proc.terminate(), 0) << "server hurt by the vanished client:\n"
+                                        << server.proc.err();
 }
 
-INSTANTIATE_TEST_SUITE_P(Tserv, TservModel, ::testing::Values("reactor", "thread", "fork", "iterative"),
+INSTANTIATE_TEST_SUITE_P(Tserv, TservModel,
+                         ::testing::Values("reactor", "thread", "fork", "iterative"),
                          [](const auto& info) { return info.param; });
 
 // ------------------------------------- models that serve clients at once
@@ -376,7 +385,8 @@ TEST_P(TservConcurrentModel, MaxClientsRefusesClientsBeyondLimit) {
   EXPECT_EQ(server.proc.terminate(), 0) << server.proc.err();
 }
 
-INSTANTIATE_TEST_SUITE_P(Tserv, TservConcurrentModel, ::testing::Values("reactor", "thread", "fork"),
+INSTANTIATE_TEST_SUITE_P(Tserv, TservConcurrentModel,
+                         ::testing::Values("reactor", "thread", "fork"),
                          [](const auto& info) { return info.param; });
 
 // ------------------------- models that pay a thread or a process per client
@@ -478,7 +488,8 @@ TEST(Tserv, IterativeModelServesOneClientAtATime) {
   Client second = server.connect();  // waits in the backlog
   ASSERT_TRUE(second.valid());
   ASSERT_TRUE(second.send("second\n"));
-  EXPECT_FALSE(second.readable_within(300ms)) << "answered while the first client is still being served";
+  EXPECT_FALSE(second.readable_within(300ms))
+      << "answered while the first client is still being served";
 
   first.close();
   EXPECT_TRUE(window.stamped_lines(second.read_lines(1), {"second"}));
@@ -535,8 +546,8 @@ TEST(Tclnt, SendsEveryRepeatedMessageOption) {
   Tserv server;
   ASSERT_NE(server.port, 0);
   const StampWindow window;
-  Process client({"tclnt", "-H", "127.0.0.1", "-p", std::to_string(server.port), "-m", "one", "-m", "two words",
-                  "-m", "三"});
+  Process client({"tclnt", "-H", "127.0.0.1", "-p", std::to_string(server.port), "-m", "one", "-m",
+                  "two words", "-m", "三"});
   EXPECT_EQ(client.wait_exit(), 0) << client.err();
   EXPECT_TRUE(window.stamped_lines(client.out(), {"one", "two words", "三"}));
   EXPECT_EQ(server.proc.terminate(), 0);
@@ -580,7 +591,8 @@ TEST(Tclnt, OneShotReconnectsForEveryMessage) {
   Tserv server({"--one-shot"});
   ASSERT_NE(server.port, 0);
   const StampWindow window;
-  Process client({"tclnt", "--one-shot", "127.0.0.1", std::to_string(server.port), "-m", "a", "-m", "b"});
+  Process client(
+      {"tclnt", "--one-shot", "127.0.0.1", std::to_string(server.port), "-m", "a", "-m", "b"});
   EXPECT_EQ(client.wait_exit(), 0) << client.err();
   EXPECT_TRUE(window.stamped_lines(client.out(), {"a", "b"}));
   EXPECT_EQ(server.proc.terminate(), 0);
@@ -590,7 +602,8 @@ TEST(Tclnt, ReportsConnectionRefusedAndExitsOne) {
   const std::string port = std::to_string(unused_port(SOCK_STREAM));
   Process client({"tclnt", "127.0.0.1", port, "-m", "x"});
   EXPECT_EQ(client.wait_exit(), 1);
-  EXPECT_EQ(client.err(), "netlab tclnt: cannot connect to 127.0.0.1:" + port + ": Connection refused\n");
+  EXPECT_EQ(client.err(),
+            "netlab tclnt: cannot connect to 127.0.0.1:" + port + ": Connection refused\n");
   EXPECT_EQ(client.out(), "");
 }
 
@@ -607,8 +620,9 @@ TEST(Tclnt, GivesUpWithinTimeoutWhenServerNeverAnswers) {
   const auto took = Clock::now() - start;
   EXPECT_GE(took, 450ms) << "gave up before --timeout";
   EXPECT_LT(took, 3s) << "did not honour --timeout: " << elapsed_ms(start);
-  EXPECT_TRUE(std::regex_match(client.err(),
-                               std::regex(R"(^netlab tclnt: no reply from 127\.0\.0\.1:)" + port + "[^\n]*\n$")))
+  EXPECT_TRUE(std::regex_match(
+      client.err(),
+      std::regex(R"(^netlab tclnt: no reply from 127\.0\.0\.1:)" + port + "[^\n]*\n$")))
       << client.err();
   EXPECT_EQ(client.out(), "");
 }
@@ -622,7 +636,8 @@ TEST(Tclnt, FailsWhenServerClosesWithoutReplying) {
   EXPECT_EQ(accepted.read_lines(1), "hello?\n");
   accepted.close();
   EXPECT_EQ(client.wait_exit(), 1);
-  EXPECT_TRUE(std::regex_match(client.err(), std::regex("^netlab tclnt: [^\n]*127\\.0\\.0\\.1:" + port + "[^\n]*\n$")))
+  EXPECT_TRUE(std::regex_match(
+      client.err(), std::regex("^netlab tclnt: [^\n]*127\\.0\\.0\\.1:" + port + "[^\n]*\n$")))
       << client.err();
   EXPECT_EQ(client.out(), "");
 }
