@@ -1,0 +1,45 @@
+"""Shared by the Python reference servers of bench/compare.sh (stdlib only).
+
+They reproduce the tutorial's designs (SocketServer threads, asyncio) with
+netlab's wire format, so compare.sh can put a number on what the C++ buys.
+"""
+import signal
+import sys
+import time
+
+MAX_LINE = 64 * 1024  # netlab's --max-line default
+TOO_LONG = b"error: line too long (max 65536 bytes)\n"
+HOST = "127.0.0.1"
+
+
+def port_arg():
+    if len(sys.argv) != 2 or not sys.argv[1].isdigit():
+        sys.exit(f"usage: {sys.argv[0]} PORT   (0 = ephemeral; binds {HOST})")
+    return int(sys.argv[1])
+
+
+def announce(port):
+    # compare.sh reads the real port from this line when started with port 0.
+    print(f"listening on {HOST}:{port}", file=sys.stderr, flush=True)
+
+
+def exit_on_signals():
+    """SIGTERM and SIGINT end the process with status 0, like netlab."""
+    def stop(signum, frame):
+        sys.exit(0)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+
+def strip_eol(raw):
+    """A line without its '\\n' and a '\\r' before it (netlab's framing)."""
+    if raw.endswith(b"\n"):
+        raw = raw[:-1]
+    if raw.endswith(b"\r"):
+        raw = raw[:-1]
+    return raw
+
+
+def stamp(data):
+    """The tutorial's reply, '[<ctime>] <data>', ctime from time.ctime()."""
+    return b"[" + time.ctime().encode() + b"] " + data
