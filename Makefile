@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 DEBS       := cmake g++ make libcli11-dev libfmt-dev libgtest-dev libgmock-dev libreadline-dev \
               python3 netcat-openbsd bash-completion zsh fish help2man
 
-.PHONY: all deps build build-asan run test test-release check-sanitize install clean
+.PHONY: all deps build build-asan run test test-release check-sanitize install bench clean
 
 all: build
 
@@ -49,6 +49,13 @@ test: test-release check-sanitize
 PREFIX ?= /usr/local
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# Side-by-side performance run against Redis, the limit references and the
+# Python designs (bench/compare.sh, about 10 minutes; writes bench/RESULTS.md).
+# Not part of make test. Quick check: make bench REPS=1 DURATION=1 (make
+# exports command-line variables to the script).
+bench: deps
+	bench/compare.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -15,7 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "bench/limit/limit_tcp.hpp"
+#include "limit_tcp.hpp"
 
 namespace {
 

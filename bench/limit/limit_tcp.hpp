@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "bench/limit/limit_common.hpp"
+#include "limit_common.hpp"
 
 namespace limit {
 

@@ -6,7 +6,7 @@
 // logging, no options, IPv4 loopback only.
 #include <sys/epoll.h>
 
-#include "bench/limit/limit_tcp.hpp"
+#include "limit_tcp.hpp"
 
 namespace {
 

@@ -8,7 +8,7 @@
 
 #include <cerrno>
 
-#include "bench/limit/limit_common.hpp"
+#include "limit_common.hpp"
 
 namespace {
 
