@@ -143,7 +143,7 @@ start_server() {
     if [[ $name == redis ]]; then
       [[ $(redis-cli -p "$redis_port" ping 2>/dev/null) == PONG ]] && sport=$redis_port
     else
-      sport=$(sed -n 's/.*listening on .*127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$log" | head -n 1)
+      sport=$(sed -n 's/.*listening on .*127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$log" 2>/dev/null | head -n 1)
     fi
     [[ -n $sport ]] && return 0
     kill -0 "$spid" 2>/dev/null || break
