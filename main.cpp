@@ -53,7 +53,8 @@ int main(int argc, char** argv) {
   for (auto register_mode :
        {netlab::modes::register_tserv, netlab::modes::register_tclnt, netlab::modes::register_userv,
         netlab::modes::register_uclnt, netlab::modes::register_cmdserv,
-        netlab::modes::register_chat_server, netlab::modes::register_chat_client}) {
+        netlab::modes::register_chat_server, netlab::modes::register_chat_client,
+        netlab::modes::register_bench}) {
     register_mode(app, runner);
   }
 

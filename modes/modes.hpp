@@ -20,5 +20,6 @@ void register_uclnt(CLI::App& app, Runner& runner);
 void register_cmdserv(CLI::App& app, Runner& runner);
 void register_chat_server(CLI::App& app, Runner& runner);
 void register_chat_client(CLI::App& app, Runner& runner);
+void register_bench(CLI::App& app, Runner& runner);
 
 }  // namespace netlab::modes

@@ -88,3 +88,14 @@ add_test(NAME completions.match_help
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/completions_test.sh ${NETLAB_BIN}
                  ${PROJECT_SOURCE_DIR}/completions)
 set_tests_properties(completions.match_help PROPERTIES TIMEOUT 180 LABELS completions)
+
+# netlab bench: a mode is required, and bad load options are usage errors.
+netlab_cli_test(bench_without_mode_exits_2 STDERR 2 "[Ss]ubcommand" -- bench)
+netlab_cli_test(bench_unknown_mode_exits_2 STDERR 2 "" -- bench nope)
+netlab_cli_test(bench_pipeline_0_exits_2 STDERR 2 "pipeline" -- bench rr --pipeline 0)
+netlab_cli_test(bench_connections_0_exits_2 STDERR 2 "connections" -- bench rr -c 0)
+netlab_cli_test(bench_bad_protocol_exits_2 STDERR 2 "nope" -- bench fanout --protocol nope)
+netlab_cli_test(bench_negative_duration_exits_2 STDERR 2 "duration" -- bench udp -d -1)
+foreach(_mode rr udp fanout idle)
+  netlab_cli_test(bench_${_mode}_help_exits_0 0 "^Usage: netlab bench ${_mode} " "^Examples:" -- bench ${_mode} --help)
+endforeach()
