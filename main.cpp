@@ -48,6 +48,8 @@ int main(int argc, char** argv) {
   app.formatter(std::make_shared<netlab::modes::HelpFormatter>());  // inherited by every subcommand
   app.require_subcommand(1);
   app.footer("Run 'netlab SUBCOMMAND --help' for a subcommand's options and examples.");
+  // "netlab --trace tserv" as well as "netlab tserv --trace".
+  netlab::modes::add_global_trace_options(app);
 
   netlab::modes::Runner runner;
   for (auto register_mode :

@@ -11,23 +11,23 @@
 
 _netlab_subcommands=(tserv tclnt userv uclnt cmdserv chat-server chat-client)
 
-_netlab_global_opts='-h --help --version'
+_netlab_global_opts='-h --help --version --trace --trace-bytes'
 
 # Every option of each subcommand, short and long forms.
 declare -gA _netlab_opts=(
     [tserv]='-h --help -H --host -p --port --unix --model --framing --max-line --one-shot
-             --max-clients --idle-timeout --allow --deny -v --verbose -q --quiet --trace'
+             --max-clients --idle-timeout --allow --deny -v --verbose -q --quiet --trace --trace-bytes'
     [tclnt]='-h --help -H --host -p --port --unix -m --message --one-shot --timeout --max-line
-             -v --verbose -q --quiet --trace'
-    [userv]='-h --help -H --host -p --port --unix --allow --deny -v --verbose -q --quiet --trace'
+             -v --verbose -q --quiet --trace --trace-bytes'
+    [userv]='-h --help -H --host -p --port --unix --allow --deny -v --verbose -q --quiet --trace --trace-bytes'
     [uclnt]='-h --help -H --host -p --port --unix -m --message --timeout --retries
-             -v --verbose -q --quiet --trace'
+             -v --verbose -q --quiet --trace --trace-bytes'
     [cmdserv]='-h --help -H --host -p --port --unix --model --framing --max-line --one-shot
-               --max-clients --idle-timeout --allow --deny -v --verbose -q --quiet --trace --root'
+               --max-clients --idle-timeout --allow --deny -v --verbose -q --quiet --trace --trace-bytes --root'
     [chat-server]='-h --help -H --host -p --port --unix --mode --framing --history --max-queue
-                   --max-clients --login-timeout --max-line --allow --deny -v --verbose -q --quiet --trace'
+                   --max-clients --login-timeout --max-line --allow --deny -v --verbose -q --quiet --trace --trace-bytes'
     [chat-client]='-h --help -H --host -p --port --unix --mode -u --user -r --room --linger --timeout
-                   -v --verbose -q --quiet --trace'
+                   -v --verbose -q --quiet --trace --trace-bytes'
 )
 
 # Options that take a value, and how to complete it:
@@ -45,6 +45,7 @@ declare -gA _netlab_args=(
     [--allow]=none [--deny]=none
     [-m]=none [--message]=none
     [--timeout]=none [--retries]=none
+    [--trace-bytes]=none
     [tserv -p]=port-tcp [tserv --port]=port-tcp
     [tclnt -p]=port-tcp [tclnt --port]=port-tcp
     [userv -p]=port-udp [userv --port]=port-udp
@@ -156,10 +157,13 @@ _netlab() {
         _netlab_words_by_ref
     fi
 
-    # The subcommand is the first word that is not an option.
+    # The subcommand is the first word that is not an option (or the value of
+    # --trace-bytes, the one global option that takes one).
     local sub="" sub_index=0 i
     for ((i = 1; i < cword; i++)); do
-        if [[ ${words[i]} != -* ]]; then
+        if [[ ${words[i]} == --trace-bytes ]]; then
+            ((i++))
+        elif [[ ${words[i]} != -* ]]; then
             sub=${words[i]}
             sub_index=$i
             break
@@ -167,7 +171,9 @@ _netlab() {
     done
 
     if [[ -z $sub ]]; then
-        if [[ $cur == -* ]]; then
+        if [[ $prev == --trace-bytes ]]; then
+            COMPREPLY=()
+        elif [[ $cur == -* ]]; then
             mapfile -t COMPREPLY < <(compgen -W "$_netlab_global_opts" -- "$cur")
         else
             mapfile -t COMPREPLY < <(compgen -W "${_netlab_subcommands[*]}" -- "$cur")

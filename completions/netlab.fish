@@ -11,12 +11,18 @@
 # `netlab SUB --help`.
 
 # Prints the subcommand on the command line so far (the first word after
-# `netlab` that is not an option); fails when there is none yet.
+# `netlab` that is not an option, nor the value of --trace-bytes, the one
+# global option that takes one); fails when there is none yet.
 function __netlab_subcommand
     set -l tokens (commandline -opc)
     set -e tokens[1]
+    set -l skip 0
     for t in $tokens
-        if not string match -q -- '-*' $t
+        if test $skip = 1
+            set skip 0
+        else if test "$t" = --trace-bytes
+            set skip 1
+        else if not string match -q -- '-*' $t
             echo $t
             return 0
         end
@@ -52,6 +58,8 @@ complete -c netlab -f
 # netlab itself, before a subcommand.
 complete -c netlab -n __netlab_needs_subcommand -s h -l help -d 'Print help and exit'
 complete -c netlab -n __netlab_needs_subcommand -l version -d 'Print version and exit'
+complete -c netlab -n __netlab_needs_subcommand -l trace -d 'Print every socket call (--trace=all: also epoll and poll)'
+complete -c netlab -n __netlab_needs_subcommand -l trace-bytes -x -d 'Payload bytes shown per trace line'
 complete -c netlab -n __netlab_needs_subcommand -a tserv -d 'TCP timestamp server'
 complete -c netlab -n __netlab_needs_subcommand -a tclnt -d 'TCP client'
 complete -c netlab -n __netlab_needs_subcommand -a userv -d 'UDP timestamp server'
@@ -64,7 +72,8 @@ complete -c netlab -n __netlab_needs_subcommand -a chat-client -d 'Chat client'
 complete -c netlab -n '__netlab_using tserv tclnt userv uclnt cmdserv chat-server chat-client' -s h -l help -d 'Print help and exit'
 complete -c netlab -n '__netlab_using tserv tclnt userv uclnt cmdserv chat-server chat-client' -s v -l verbose -d 'Log connections and other events'
 complete -c netlab -n '__netlab_using tserv tclnt userv uclnt cmdserv chat-server chat-client' -s q -l quiet -d 'Log nothing but errors'
-complete -c netlab -n '__netlab_using tserv tclnt userv uclnt cmdserv chat-server chat-client' -l trace -d 'Print every socket call'
+complete -c netlab -n '__netlab_using tserv tclnt userv uclnt cmdserv chat-server chat-client' -l trace -d 'Print every socket call (--trace=all: also epoll and poll)'
+complete -c netlab -n '__netlab_using tserv tclnt userv uclnt cmdserv chat-server chat-client' -l trace-bytes -x -d 'Payload bytes shown per trace line'
 
 # Addresses (SPEC "Addresses").
 complete -c netlab -n '__netlab_using tserv userv cmdserv chat-server' -s H -l host -x -a '(__fish_print_hostnames)' -d 'Address to listen on (0.0.0.0 for all interfaces)'

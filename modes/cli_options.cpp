@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "net/log.hpp"
+#include "net/trace.hpp"
 
 namespace netlab::modes {
 
@@ -19,6 +20,37 @@ CLI::Validator port_validator(net::Transport t) {
                            net::transport_name(t));
       },
       "PORT");
+}
+
+// Given before the subcommand; add_global_trace_options binds these.
+LogOptions& global_trace_options() {
+  static LogOptions o;
+  return o;
+}
+
+// --trace and --trace-bytes, on the main app or on a subcommand.
+void add_trace_options(CLI::App* app, LogOptions& o) {
+  // A flag with an optional "=all", not an option with an optional value:
+  // "netlab --trace tserv" must not take "tserv" for the value. A bare
+  // --trace stores "true".
+  app->add_flag("--trace", o.trace,
+                "Print every socket call (socket, bind, accept, connect, recv, send, close, ...) "
+                "on stderr; --trace=all adds the event loop's epoll and poll calls")
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            if (value == "true" || value == "all") return {};
+            return fmt::format("invalid value '{}': use --trace or --trace=all", value);
+          },
+          ""))
+      ->type_name("[=all]")
+      ->group("Logging");
+  app->add_option_function<size_t>(
+         "--trace-bytes", [&o](size_t n) { o.trace_bytes = n; },
+         fmt::format("Show at most N bytes of each payload in --trace lines (default {}; "
+                     "implies --trace)",
+                     net::Trace::kDefaultPayloadBytes))
+      ->type_name("N")
+      ->group("Logging");
 }
 
 CLI::Validator cidr_validator() {
@@ -47,7 +79,8 @@ std::string HelpFormatter::make_option_opts(const CLI::Option* opt) const {
   const size_t colon = type.find(':');
   if (colon != std::string::npos)
     type = type.compare(colon + 1, 1, "{") == 0 ? type.substr(colon + 1) : type.substr(0, colon);
-  std::string out = " " + type;
+  // "--trace[=all]": a flag's optional value sticks to its name.
+  std::string out = type.starts_with('[') ? type : " " + type;
   if (!opt->get_default_str().empty()) out += "=" + opt->get_default_str();
   if (opt->get_expected_max() == CLI::detail::expected_max_vector_size) out += " ...";
   if (opt->get_required()) out += " REQUIRED";
@@ -58,16 +91,26 @@ void LogOptions::apply() const {
   net::Log::set_verbosity(verbose ? net::Verbosity::kVerbose
                           : quiet ? net::Verbosity::kQuiet
                                   : net::Verbosity::kNormal);
-  net::Log::set_trace(trace);
+  const LogOptions& before = global_trace_options();
+  const bool all = trace == "all" || before.trace == "all";
+  const std::optional<size_t> bytes = trace_bytes ? trace_bytes : before.trace_bytes;
+  const bool on = all || !trace.empty() || !before.trace.empty() || bytes.has_value();
+  net::Trace::configure(all  ? net::Trace::Level::kAll
+                        : on ? net::Trace::Level::kCalls
+                             : net::Trace::Level::kOff,
+                        bytes.value_or(net::Trace::kDefaultPayloadBytes));
 }
 
 void add_log_options(CLI::App* sub, LogOptions& o) {
   auto* v = sub->add_flag("-v,--verbose", o.verbose, "Log connections and other events");
   auto* q = sub->add_flag("-q,--quiet", o.quiet, "Log nothing but errors");
   v->excludes(q);
-  auto* trace = sub->add_flag("--trace", o.trace,
-                              "Print every socket call (socket, bind, connect, send, recv, ...)");
-  for (auto* opt : {v, q, trace}) opt->group("Logging");
+  for (auto* opt : {v, q}) opt->group("Logging");
+  add_trace_options(sub, o);
+}
+
+void add_global_trace_options(CLI::App& app) {
+  add_trace_options(&app, global_trace_options());
 }
 
 void add_address_options(CLI::App* sub, net::Endpoint& ep, net::Transport t, Side side) {

@@ -2,6 +2,7 @@
 // Options shared by several subcommands, registered the same way everywhere
 // so --help, the completions and the behaviour agree.
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,14 +19,18 @@ class HelpFormatter : public CLI::Formatter {
   std::string make_option_opts(const CLI::Option* opt) const override;
 };
 
-// -v/--verbose, -q/--quiet, --trace.
+// -v/--verbose, -q/--quiet, --trace[=all], --trace-bytes N.
 struct LogOptions {
   bool verbose = false;
   bool quiet = false;
-  bool trace = false;
-  void apply() const;  // configures net::Log; call first thing in run()
+  std::string trace;                  // "", "true" (plain --trace) or "all"
+  std::optional<size_t> trace_bytes;  // unset: the default (or the one before the subcommand)
+  void apply() const;  // configures net::Log and net::Trace; call first thing in run()
 };
 void add_log_options(CLI::App* sub, LogOptions& o);
+// --trace and --trace-bytes before the subcommand too ("netlab --trace tserv");
+// apply() combines them with the subcommand's own.
+void add_global_trace_options(CLI::App& app);
 
 // -H/--host, -p/--port, --unix. Clients also take [HOST] [PORT] positionals.
 enum class Side { kServer, kClient };

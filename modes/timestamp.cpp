@@ -26,14 +26,18 @@ const std::string& ctime_now() {
 }
 
 std::string timestamp_reply(std::string_view data) {
-  const std::string& stamp = ctime_now();
   std::string out;
-  out.reserve(stamp.size() + data.size() + 4);  // + "[] " and the caller's '\n'
+  append_timestamp_reply(out, data);
+  return out;
+}
+
+void append_timestamp_reply(std::string& out, std::string_view data) {
+  const std::string& stamp = ctime_now();
+  out.reserve(out.size() + stamp.size() + data.size() + 4);  // + "[] " and the caller's '\n'
   out += '[';
   out += stamp;
   out += "] ";
   out += data;
-  return out;
 }
 
 }  // namespace netlab::modes

@@ -15,5 +15,8 @@ std::string format_ctime(std::time_t t);
 const std::string& ctime_now();
 
 std::string timestamp_reply(std::string_view data);
+// The same, appended to `out`: servers reuse one string per thread, so a
+// reply costs no allocation.
+void append_timestamp_reply(std::string& out, std::string_view data);
 
 }  // namespace netlab::modes

@@ -17,8 +17,10 @@ struct Options {
 
 int run(const Options& o) {
   o.log.apply();
-  return net::run_request_server(o.server,
-                                 [](std::string_view line) { return timestamp_reply(line); });
+  return net::run_request_server(o.server, [](std::string_view line, std::string& reply) {
+    append_timestamp_reply(reply, line);
+    return true;
+  });
 }
 }  // namespace
 

@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <system_error>
 
+#include "net/trace.hpp"
+
 namespace netlab::net {
 
 Deadline Deadline::after_seconds(double s) {
@@ -21,7 +23,10 @@ int Deadline::poll_timeout_ms() const {
 WaitResult wait_for(int fd, short events, int stop_fd, const Deadline& deadline) {
   for (;;) {
     pollfd fds[2] = {{fd, events, 0}, {stop_fd, POLLIN, 0}};
-    const int n = ::poll(fds, stop_fd >= 0 ? 2 : 1, deadline.poll_timeout_ms());
+    const nfds_t nfds = stop_fd >= 0 ? 2 : 1;
+    const int timeout_ms = deadline.poll_timeout_ms();
+    const int n = ::poll(fds, nfds, timeout_ms);
+    if (Trace::all()) Trace::poll(fds, nfds, timeout_ms, n);
     if (n < 0) {
       if (errno == EINTR) continue;
       return WaitResult::kReady;  // let the I/O call report the problem

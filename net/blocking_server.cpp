@@ -22,6 +22,7 @@
 #include "net/event_loop.hpp"
 #include "net/log.hpp"
 #include "net/request_server.hpp"
+#include "net/trace.hpp"
 
 namespace netlab::net {
 
@@ -56,6 +57,7 @@ class Fd {
 void serve_session(Socket& client, const RequestServerOptions& o, const RequestHandler& handler,
                    int stop_fd) {
   Buffer input;
+  std::string reply;
   bool eof = false;
   const Deadline no_deadline = Deadline::never();
   for (;;) {
@@ -67,8 +69,8 @@ void serve_session(Socket& client, const RequestServerOptions& o, const RequestH
                  Deadline::after(std::chrono::seconds(1)));
         return;
       }
-      if (auto reply = reply_bytes(handler, f.message, o.framing)) {
-        if (send_all(client, *reply, stop_fd, no_deadline) != IoResult::kOk) return;
+      if (reply_bytes(handler, f.message, o.framing, reply)) {
+        if (send_all(client, reply, stop_fd, no_deadline) != IoResult::kOk) return;
       }
       input.consume(f.consumed);
       if (o.one_shot) return;
@@ -111,7 +113,9 @@ class AcceptWaiter {
         for (Socket& s : listener_.sockets()) fds.push_back({s.fd(), POLLIN, 0});
       }
       const int timeout = paused ? 100 : -1;
-      if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) {
+      const int n = ::poll(fds.data(), fds.size(), timeout);
+      if (Trace::all()) Trace::poll(fds.data(), fds.size(), timeout, n);
+      if (n < 0 && errno != EINTR) {
         throw std::system_error(errno, std::generic_category(), "poll failed");
       }
       if (fds[0].revents & POLLIN) return {Event::kStop, Socket(), Address()};

@@ -17,24 +17,27 @@ void Buffer::consume(size_t n) {
 }
 
 char* Buffer::prepare(size_t n) {
-  if (data_.size() - write_pos_ >= n) return data_.data() + write_pos_;
+  if (capacity_ - write_pos_ >= n) return data_.get() + write_pos_;
   const size_t readable = size();
-  if (read_pos_ > 0 && data_.size() - readable >= n) {
+  if (read_pos_ > 0 && capacity_ - readable >= n) {
     // Enough room once the consumed prefix is reclaimed: slide down, no allocation.
-    std::memmove(data_.data(), data_.data() + read_pos_, readable);
+    std::memmove(data_.get(), data_.get() + read_pos_, readable);
   } else {
-    std::vector<char> bigger(std::max(readable + n, data_.size() * 2));
-    if (readable > 0) std::memcpy(bigger.data(), data_.data() + read_pos_, readable);
-    data_.swap(bigger);
+    const size_t bigger_size = std::max(readable + n, capacity_ * 2);
+    auto bigger = std::make_unique_for_overwrite<char[]>(bigger_size);
+    if (readable > 0) std::memcpy(bigger.get(), data_.get() + read_pos_, readable);
+    data_ = std::move(bigger);
+    capacity_ = bigger_size;
   }
   read_pos_ = 0;
   write_pos_ = readable;
-  return data_.data() + write_pos_;
+  return data_.get() + write_pos_;
 }
 
 void Buffer::shrink_if_idle(size_t keep) {
-  if (empty() && data_.size() > keep) {
-    std::vector<char>().swap(data_);
+  if (empty() && capacity_ > keep) {
+    data_.reset();
+    capacity_ = 0;
     read_pos_ = write_pos_ = 0;
   }
 }

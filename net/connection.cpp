@@ -3,6 +3,7 @@
 #include <sys/epoll.h>
 
 #include <cerrno>
+#include <memory>
 
 namespace netlab::net {
 
@@ -13,6 +14,13 @@ constexpr size_t kReadChunk = 64 * 1024;
 // A buffer that grew for a burst is released once idle, keeping RSS per idle
 // connection small.
 constexpr size_t kKeepIdleBuffer = 16 * 1024;
+
+// Where reads land first: one per thread (one loop per thread), allocated
+// once. Messages are handed to the handler straight from here.
+char* read_scratch() {
+  thread_local std::unique_ptr<char[]> scratch = std::make_unique_for_overwrite<char[]>(kReadChunk);
+  return scratch.get();
+}
 }  // namespace
 
 Connection::Connection(EventLoop& loop, Socket socket, Address peer, Id id,
@@ -25,6 +33,7 @@ Connection::Connection(EventLoop& loop, Socket socket, Address peer, Id id,
       last_activity_(EventLoop::Clock::now()) {}
 
 Connection::~Connection() {
+  loop_.unqueue_flush(this);
   // Unwatch before the Socket member closes the fd.
   if (socket_.valid()) loop_.unwatch(socket_.fd());
 }
@@ -51,11 +60,24 @@ void Connection::handle_events(uint32_t events) {
 }
 
 void Connection::handle_read() {
-  char* space = input_.prepare(kReadChunk);
+  // With nothing buffered, whole messages are delivered from the scratch
+  // space and only what is left (an unfinished line, or input held back
+  // while paused) is copied into input_.
+  const bool direct = input_.empty();
+  char* space = direct ? read_scratch() : input_.prepare(kReadChunk);
   const ssize_t n = socket_.recv(space, kReadChunk);
   if (n > 0) {
-    input_.commit(static_cast<size_t>(n));
     last_activity_ = EventLoop::Clock::now();
+    if (direct) {
+      const std::string_view data(space, static_cast<size_t>(n));
+      in_process_ = true;
+      const size_t used = deliver(data);
+      in_process_ = false;
+      if (state_ == State::kOpen) input_.append(data.substr(used));
+      finish_input();
+      return;
+    }
+    input_.commit(static_cast<size_t>(n));
   } else if (n == 0) {
     peer_eof_ = true;
   } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -68,8 +90,17 @@ void Connection::handle_read() {
 void Connection::process_input() {
   if (in_process_) return;
   in_process_ = true;
+  input_.consume(deliver(input_.view()));
+  in_process_ = false;
+  finish_input();
+}
+
+// Hands each complete message at the front of `data` to the handler while
+// the connection is open and not paused; returns the bytes used up.
+size_t Connection::deliver(std::string_view data) {
+  size_t used = 0;
   while (state_ == State::kOpen && !paused_) {
-    const Frame f = next_frame(input_.view(), options_.framing, options_.max_line, peer_eof_);
+    const Frame f = next_frame(data.substr(used), options_.framing, options_.max_line, peer_eof_);
     if (f.kind == Frame::Kind::kNeedMore) break;
     if (f.kind == Frame::Kind::kTooLong) {
       if (on_too_long_) {
@@ -77,14 +108,16 @@ void Connection::process_input() {
       } else {
         send(too_long_reply(options_.max_line));
       }
-      input_.clear();
       close_after_flush();
-      break;
+      return data.size();  // nothing more is read from this client
     }
     if (on_message_) on_message_(*this, f.message);
-    input_.consume(f.consumed);
+    used += f.consumed;
   }
-  in_process_ = false;
+  return used;
+}
+
+void Connection::finish_input() {
   if (state_ == State::kOpen && peer_eof_ && !paused_ && input_.empty()) {
     close_after_flush();  // the peer is done and every request is answered
     return;
@@ -102,16 +135,16 @@ void Connection::send(std::string_view bytes) {
   // waits again, so this adds no latency.
   if (output_.empty() && !flush_scheduled_) {
     flush_scheduled_ = true;
-    // The Connection may be destroyed before the loop gets to this.
-    loop_.defer([this, alive = std::weak_ptr<char>(lifetime_)] {
-      if (alive.expired()) return;
-      flush_scheduled_ = false;
-      if (state_ != State::kClosed) handle_write();
-    });
+    loop_.queue_flush(this);
   }
   output_.append(bytes);
   if (output_.size() >= options_.max_output) paused_ = true;
   update_interest();
+}
+
+void Connection::flush_now() {
+  flush_scheduled_ = false;
+  if (state_ != State::kClosed) handle_write();
 }
 
 void Connection::flush() {

@@ -10,7 +10,11 @@
 // inside this object's own event handler.
 //
 // Writes are batched: send() queues, and the queue is written once at the
-// end of the loop iteration (EventLoop::defer).
+// end of the loop iteration (EventLoop::queue_flush).
+//
+// Reads go to the loop thread's shared scratch space; only an unfinished
+// line is copied into the connection's own input buffer, so an idle
+// connection holds no input memory at all.
 //
 // Backpressure: while the output buffer holds max_output bytes or more, the
 // connection stops reading (a peer that never reads its replies cannot make
@@ -35,7 +39,7 @@ struct ConnectionOptions {
   size_t max_output = 1024 * 1024;
 };
 
-class Connection {
+class Connection : private EventLoop::Flushable {
  public:
   using Id = uint64_t;
   using MessageHandler = std::function<void(Connection&, std::string_view message)>;
@@ -71,7 +75,10 @@ class Connection {
   void handle_events(uint32_t events);
   void handle_read();
   void handle_write();
+  void flush_now() override;  // the batched write, at the end of the iteration
   void process_input();
+  size_t deliver(std::string_view data);
+  void finish_input();
   void update_interest();
   bool paused() const { return paused_; }
 
@@ -84,9 +91,7 @@ class Connection {
   bool peer_eof_ = false;
   bool paused_ = false;
   bool in_process_ = false;       // guards against re-entering process_input()
-  bool flush_scheduled_ = false;  // a deferred handle_write() is queued
-  std::shared_ptr<char> lifetime_ =
-      std::make_shared<char>();  // lets that deferred write see we are gone
+  bool flush_scheduled_ = false;  // flush_now() is queued on the loop
   uint32_t interest_ = 0;
   Buffer input_;
   Buffer output_;

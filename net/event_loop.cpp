@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "net/log.hpp"
+#include "net/trace.hpp"
 
 namespace netlab::net {
 
@@ -37,6 +38,7 @@ int open_stop_signalfd() {
 }
 
 EventLoop::EventLoop() : epoll_fd_(epoll_create1(EPOLL_CLOEXEC)), events_(kInitialEvents) {
+  if (Trace::all()) Trace::epoll_create(epoll_fd_);
   if (epoll_fd_ < 0)
     throw std::system_error(errno, std::generic_category(), "cannot create epoll instance");
 }
@@ -49,26 +51,28 @@ EventLoop::~EventLoop() {
 void EventLoop::watch(int fd, uint32_t events, IoHandler handler) {
   const uint64_t gen = next_generation_++;
   epoll_event ev = make_event(fd, events, gen);
-  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) < 0) {
+  const int rc = epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+  if (Trace::all()) Trace::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, events, rc);
+  if (rc < 0) {
     throw std::system_error(errno, std::generic_category(),
                             "cannot watch fd " + std::to_string(fd));
   }
+  if (static_cast<size_t>(fd) >= watches_.size()) watches_.resize(static_cast<size_t>(fd) + 1);
   watches_[fd] = std::make_unique<Watch>(Watch{gen, std::move(handler)});
 }
 
 void EventLoop::modify(int fd, uint32_t events) {
-  auto it = watches_.find(fd);
-  if (it == watches_.end()) return;
-  epoll_event ev = make_event(fd, events, it->second->generation);
-  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+  if (!watching(fd)) return;
+  epoll_event ev = make_event(fd, events, watches_[fd]->generation);
+  const int rc = epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+  if (Trace::all()) Trace::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, events, rc);
 }
 
 void EventLoop::unwatch(int fd) {
-  auto it = watches_.find(fd);
-  if (it == watches_.end()) return;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-  retired_.push_back(std::move(it->second));
-  watches_.erase(it);
+  if (!watching(fd)) return;
+  const int rc = epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  if (Trace::all()) Trace::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, 0, rc);
+  retired_.push_back(std::move(watches_[fd]));
 }
 
 EventLoop::TimerId EventLoop::run_after(std::chrono::milliseconds delay, std::function<void()> fn) {
@@ -92,6 +96,23 @@ void EventLoop::cancel(TimerId id) {
 
 void EventLoop::defer(std::function<void()> fn) {
   deferred_.push_back(std::move(fn));
+}
+
+void EventLoop::queue_flush(Flushable* f) {
+  if (f->flush_queued_) return;
+  f->flush_queued_ = true;
+  flush_queue_.push_back(f);
+}
+
+void EventLoop::unqueue_flush(Flushable* f) {
+  if (!f->flush_queued_) return;
+  f->flush_queued_ = false;
+  // Rare (destroyed with a write still queued), so a scan is fine.
+  for (auto* queue : {&flush_queue_, &flushing_}) {
+    for (auto& queued : *queue) {
+      if (queued == f) queued = nullptr;
+    }
+  }
 }
 
 void EventLoop::on_stop_signal(std::function<void(int)> fn) {
@@ -121,15 +142,16 @@ void EventLoop::run() {
 }
 
 int EventLoop::next_timeout_ms() const {
-  if (!deferred_.empty()) return 0;
+  if (!deferred_.empty() || !flush_queue_.empty()) return 0;
   if (due_.empty()) return -1;
   const auto left = std::chrono::ceil<std::chrono::milliseconds>(due_.top().when - Clock::now());
   return left.count() < 0 ? 0 : static_cast<int>(left.count());
 }
 
 void EventLoop::wait_and_dispatch() {
-  const int n =
-      epoll_wait(epoll_fd_, events_.data(), static_cast<int>(events_.size()), next_timeout_ms());
+  const int timeout_ms = next_timeout_ms();
+  const int n = epoll_wait(epoll_fd_, events_.data(), static_cast<int>(events_.size()), timeout_ms);
+  if (Trace::all()) Trace::epoll_wait(epoll_fd_, timeout_ms, n);
   if (n < 0) {
     if (errno == EINTR) return;
     throw std::system_error(errno, std::generic_category(), "epoll_wait failed");
@@ -137,9 +159,8 @@ void EventLoop::wait_and_dispatch() {
   for (int i = 0; i < n; ++i) {
     const int fd = static_cast<int>(events_[i].data.u64 & 0xffffffffu);
     const uint64_t gen = events_[i].data.u64 >> 32;
-    auto it = watches_.find(fd);
-    if (it == watches_.end() || (it->second->generation & 0xffffffffu) != gen) continue;
-    Watch* w = it->second.get();  // survives unwatch() until retired_ is cleared
+    if (!watching(fd) || (watches_[fd]->generation & 0xffffffffu) != gen) continue;
+    Watch* w = watches_[fd].get();  // survives unwatch() until retired_ is cleared
     w->handler(events_[i].events);
   }
   retired_.clear();
@@ -164,10 +185,19 @@ void EventLoop::run_due_timers() {
 }
 
 void EventLoop::run_deferred() {
-  while (!deferred_.empty()) {
-    std::vector<std::function<void()>> batch;
-    batch.swap(deferred_);
-    for (auto& fn : batch) fn();
+  while (!flush_queue_.empty() || !deferred_.empty()) {
+    flushing_.swap(flush_queue_);
+    // By index: unqueue_flush() may null entries while we walk them.
+    for (size_t i = 0; i < flushing_.size(); ++i) {
+      if (Flushable* f = flushing_[i]) {
+        f->flush_queued_ = false;
+        f->flush_now();
+      }
+    }
+    flushing_.clear();
+    running_.swap(deferred_);
+    for (auto& fn : running_) fn();
+    running_.clear();
   }
 }
 

@@ -31,7 +31,9 @@ class EventLoop {
   void watch(int fd, uint32_t events, IoHandler handler);
   void modify(int fd, uint32_t events);
   void unwatch(int fd);
-  bool watching(int fd) const { return watches_.count(fd) != 0; }
+  bool watching(int fd) const {
+    return fd >= 0 && static_cast<size_t>(fd) < watches_.size() && watches_[fd] != nullptr;
+  }
 
   TimerId run_after(std::chrono::milliseconds delay, std::function<void()> fn);
   TimerId run_every(std::chrono::milliseconds period, std::function<void()> fn);
@@ -40,6 +42,26 @@ class EventLoop {
   // Runs fn after the current batch of events: the safe place to destroy
   // objects whose handlers are still on the stack.
   void defer(std::function<void()> fn);
+
+  // An object with work to finish once at the end of this iteration (a
+  // Connection's batched write). Queued by pointer rather than as a
+  // std::function: this happens once per request, and must not allocate.
+  class Flushable {
+   public:
+    virtual void flush_now() = 0;
+
+   protected:
+    ~Flushable() = default;
+
+   private:
+    friend class EventLoop;
+    bool flush_queued_ = false;
+  };
+  // Queues f once until its flush_now() has run. Flushes run after the
+  // iteration's events and timers, before deferred work.
+  void queue_flush(Flushable* f);
+  // Must be called before a queued f is destroyed.
+  void unqueue_flush(Flushable* f);
 
   // Blocks SIGINT and SIGTERM for the process (so must be called before any
   // thread starts) and calls fn with the signal number when one arrives.
@@ -73,15 +95,21 @@ class EventLoop {
   int signal_fd_ = -1;
   bool stop_requested_ = false;
   uint64_t next_generation_ = 1;
+  // Indexed by fd (the kernel hands out the lowest free numbers, so this
+  // stays dense): dispatch is an array access, not a hash lookup.
   // unique_ptr: a handler running in dispatch stays alive if it unwatches
   // itself; the retired registration is freed after the batch.
-  std::unordered_map<int, std::unique_ptr<Watch>> watches_;
+  std::vector<std::unique_ptr<Watch>> watches_;
   std::vector<std::unique_ptr<Watch>> retired_;
   std::vector<epoll_event> events_;
   TimerId next_timer_id_ = 1;
   std::unordered_map<TimerId, Timer> timers_;  // cancel() erases; the heap entry is skipped later
   std::priority_queue<Due, std::vector<Due>, std::greater<>> due_;
+  // Swapped, not reallocated, each iteration: both keep their capacity.
   std::vector<std::function<void()>> deferred_;
+  std::vector<std::function<void()>> running_;
+  std::vector<Flushable*> flush_queue_;
+  std::vector<Flushable*> flushing_;
 };
 
 // Blocks SIGINT/SIGTERM in the calling thread (inherited by threads it starts

@@ -20,9 +20,6 @@ const std::string& Log::program() {
 void Log::set_verbosity(Verbosity v) {
   verbosity_ = v;
 }
-void Log::set_trace(bool on) {
-  trace_ = on;
-}
 
 void Log::write(std::string_view line) {
   std::string out = fmt::format("{}: {}\n", program_name(), line);

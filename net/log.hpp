@@ -16,10 +16,8 @@ class Log {
   static void set_program(std::string name);
   static const std::string& program();
   static void set_verbosity(Verbosity v);
-  static void set_trace(bool on);
   static bool verbose() { return verbosity_ == Verbosity::kVerbose; }
   static bool quiet() { return verbosity_ == Verbosity::kQuiet; }
-  static bool tracing() { return trace_; }
 
   // Always printed: failures the user must see.
   template <typename... Args>
@@ -42,16 +40,10 @@ class Log {
   static void debug(fmt::format_string<Args...> f, Args&&... args) {
     if (verbose()) write(fmt::format(f, std::forward<Args>(args)...));
   }
-  // --trace: every socket call, in the tutorial's vocabulary.
-  template <typename... Args>
-  static void trace(fmt::format_string<Args...> f, Args&&... args) {
-    if (trace_) write("trace: " + fmt::format(f, std::forward<Args>(args)...));
-  }
 
  private:
   static void write(std::string_view line);
   static inline Verbosity verbosity_ = Verbosity::kNormal;
-  static inline bool trace_ = false;
 };
 
 }  // namespace netlab::net

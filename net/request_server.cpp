@@ -8,6 +8,7 @@
 #include "net/event_loop.hpp"
 #include "net/log.hpp"
 #include "net/resource_limits.hpp"
+#include "net/trace.hpp"
 
 namespace netlab::net {
 
@@ -52,7 +53,7 @@ class ReactorServer {
     copts.max_line = options_.max_line;
     auto conn = std::make_unique<Connection>(loop_, std::move(socket), peer, id, copts);
     conn->set_on_message([this](Connection& c, std::string_view message) {
-      if (auto reply = reply_bytes(handler_, message, options_.framing)) c.send(*reply);
+      if (reply_bytes(handler_, message, options_.framing, reply_)) c.send(reply_);
       if (options_.one_shot) c.close_after_flush();
     });
     conn->set_on_close([this](Connection& c) {
@@ -96,17 +97,23 @@ class ReactorServer {
   std::unordered_map<Connection::Id, std::unique_ptr<Connection>> conns_;
   Connection::Id next_id_ = 1;
   bool shutting_down_ = false;
+  std::string reply_;  // reused for every reply: no allocation per request
 };
 }  // namespace
 
-std::optional<std::string> reply_bytes(const RequestHandler& handler, std::string_view message,
-                                       Framing framing) {
-  std::optional<std::string> reply = handler(message);
-  if (reply && framing == Framing::kLine) reply->push_back('\n');
-  return reply;
+bool reply_bytes(const RequestHandler& handler, std::string_view message, Framing framing,
+                 std::string& out) {
+  out.clear();
+  if (!handler(message, out)) return false;
+  if (framing == Framing::kLine) out.push_back('\n');
+  return true;
 }
 
 int run_request_server(const RequestServerOptions& options, const RequestHandler& handler) {
+  // --trace: say which thread or process of the model made each call.
+  Trace::set_ids(options.model == Model::kThread ? Trace::Ids::kThread
+                 : options.model == Model::kFork ? Trace::Ids::kProcess
+                                                 : Trace::Ids::kNone);
   raise_fd_limit();
   Listener listener = Listener::open(options.endpoint, Transport::kTcp);
   if (options.model != Model::kReactor) return run_blocking_server(options, handler, listener);

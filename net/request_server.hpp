@@ -30,18 +30,21 @@ struct RequestServerOptions {
   AccessList access;
 };
 
-// The reply to one message (without the line terminator: in line framing the
-// server appends '\n'), or nullopt for no reply. Must be safe to call from
-// several threads at once (--model thread).
-using RequestHandler = std::function<std::optional<std::string>(std::string_view message)>;
+// Appends the reply to one message to `reply` (which the server hands over
+// empty) without the line terminator: in line framing the server appends
+// '\n'. Returns false for no reply. Must be safe to call from several
+// threads at once (--model thread). The reply string is reused from request
+// to request, so the hot path allocates nothing.
+using RequestHandler = std::function<bool(std::string_view message, std::string& reply)>;
 
 // Listens, announces, serves until SIGINT/SIGTERM, then closes every client
 // cleanly. Returns the exit status (0). Setup failures throw.
 int run_request_server(const RequestServerOptions& options, const RequestHandler& handler);
 
-// Shared by every model: the bytes to send for one message.
-std::optional<std::string> reply_bytes(const RequestHandler& handler, std::string_view message,
-                                       Framing framing);
+// Shared by every model: the bytes to send for one message, into `out`
+// (cleared first); false when there is nothing to send.
+bool reply_bytes(const RequestHandler& handler, std::string_view message, Framing framing,
+                 std::string& out);
 inline constexpr std::string_view kServerFullReply = "error: server full\n";
 
 // Runs the thread, fork or iterative model (blocking_server.cpp).

@@ -1,9 +1,11 @@
 #pragma once
 // Socket: move-only owner of one socket fd, always non-blocking and
 // close-on-exec. This is the only place raw socket syscalls are made, so
-// --trace sees every one of them. Setup calls (bind, listen) throw
-// std::system_error carrying errno; I/O calls return -1 and leave errno set,
-// because EAGAIN/EINTR are normal flow inside an event loop.
+// --trace sees every one of them: each call is followed by its Trace
+// recorder (trace.hpp), behind one branch when tracing is off. Setup calls
+// (bind, listen) throw std::system_error carrying errno; I/O calls return -1
+// and leave errno set, because EAGAIN/EINTR are normal flow inside an event
+// loop.
 #include <sys/types.h>
 
 #include <cstddef>
@@ -57,8 +59,5 @@ class Socket {
  private:
   int fd_ = -1;
 };
-
-// "AF_INET" / "SOCK_STREAM" style names, for trace lines.
-std::string family_name(int family);
 
 }  // namespace netlab::net

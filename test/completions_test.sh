@@ -52,10 +52,11 @@ help_subcommands() {
 }
 
 # Option forms (-x, --xx) of `netlab [SUB] --help`, from every option group
-# ("Options:" and named groups alike): the lines that start with "  -".
+# ("Options:" and named groups alike): the lines that start with "  -". A
+# flag's optional value ("--trace[=all]") is not part of its name.
 help_options() {
     "$NETLAB" "$@" --help | grep -E '^  -' | sed -E 's/^  ([^ ]+).*/\1/' |
-        tr ',' '\n' | grep -E '^-' | sort -u
+        tr ',' '\n' | sed -E 's/\[=.*//' | grep -E '^-' | sort -u
 }
 
 # "OPTION v1 v2 ..." for each option with an enumerated value: {a,b,c} in the

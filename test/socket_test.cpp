@@ -341,12 +341,5 @@ TEST(Socket, PeerAddressOfAnUnconnectedSocketIsEmpty) {
   EXPECT_EQ(s.peer_address().size(), 0u);
 }
 
-TEST(Socket, FamilyNamesUseTheTutorialsVocabulary) {
-  EXPECT_EQ(family_name(AF_INET), "AF_INET");
-  EXPECT_EQ(family_name(AF_INET6), "AF_INET6");
-  EXPECT_EQ(family_name(AF_UNIX), "AF_UNIX");
-  EXPECT_EQ(family_name(12345), "12345");
-}
-
 }  // namespace
 }  // namespace netlab::net
