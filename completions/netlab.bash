@@ -9,7 +9,13 @@
 # "SUB OPTION" when the value differs between subcommands, else "OPTION").
 # test/completions_test.sh fails when this drifts from `netlab SUB --help`.
 
-_netlab_subcommands=(tserv tclnt userv uclnt cmdserv chat-server chat-client)
+_netlab_subcommands=(tserv tclnt userv uclnt cmdserv chat-server chat-client bench)
+
+# Subcommands with modes of their own (netlab bench rr ...): a mode's options
+# are keyed "SUB MODE" in _netlab_opts, _netlab_args and _netlab_positionals.
+declare -gA _netlab_modes=(
+    [bench]='rr udp fanout idle'
+)
 
 _netlab_global_opts='-h --help --version --trace --trace-bytes'
 
@@ -28,6 +34,17 @@ declare -gA _netlab_opts=(
                    --max-clients --login-timeout --max-line --allow --deny -v --verbose -q --quiet --trace --trace-bytes'
     [chat-client]='-h --help -H --host -p --port --unix --mode -u --user -r --room --linger --timeout
                    -v --verbose -q --quiet --trace --trace-bytes'
+    [bench]='-h --help'
+    [bench rr]='-h --help -H --host -p --port --unix -c --connections -d --duration --warmup
+                -t --threads --payload --json -v --verbose -q --quiet --trace --trace-bytes --pipeline'
+    [bench udp]='-h --help -H --host -p --port --unix -c --connections -d --duration --warmup
+                 -t --threads --payload --json -v --verbose -q --quiet --trace --trace-bytes --resend-ms'
+    [bench fanout]='-h --help -H --host -p --port --unix -c --connections -d --duration --warmup
+                    -t --threads --payload --json -v --verbose -q --quiet --trace --trace-bytes
+                    --room --window --protocol'
+    [bench idle]='-h --help -H --host -p --port --unix -c --connections -d --duration --warmup
+                  -t --threads --payload --json -v --verbose -q --quiet --trace --trace-bytes
+                  --hold --server-pid'
 )
 
 # Options that take a value, and how to complete it:
@@ -46,6 +63,9 @@ declare -gA _netlab_args=(
     [-m]=none [--message]=none
     [--timeout]=none [--retries]=none
     [--trace-bytes]=none
+    [-c]=none [--connections]=none [-d]=none [--duration]=none [--warmup]=none
+    [-t]=none [--threads]=none [--payload]=none [--pipeline]=none [--resend-ms]=none
+    [--window]=none [--protocol]='netlab redis' [--hold]=none [--server-pid]=none
     [tserv -p]=port-tcp [tserv --port]=port-tcp
     [tclnt -p]=port-tcp [tclnt --port]=port-tcp
     [userv -p]=port-udp [userv --port]=port-udp
@@ -53,6 +73,10 @@ declare -gA _netlab_args=(
     [cmdserv -p]=port-tcp [cmdserv --port]=port-tcp
     [chat-server -p]=port-tcp [chat-server --port]=port-tcp
     [chat-client -p]=port-tcp [chat-client --port]=port-tcp
+    [bench rr -p]=port-tcp [bench rr --port]=port-tcp
+    [bench udp -p]=port-udp [bench udp --port]=port-udp
+    [bench fanout -p]=port-tcp [bench fanout --port]=port-tcp
+    [bench idle -p]=port-tcp [bench idle --port]=port-tcp
 )
 
 # Positional arguments of clients ([HOST] [PORT]), in order.
@@ -60,6 +84,10 @@ declare -gA _netlab_positionals=(
     [tclnt]='host port-tcp'
     [uclnt]='host port-udp'
     [chat-client]='host port-tcp'
+    [bench rr]='host port-tcp'
+    [bench udp]='host port-udp'
+    [bench fanout]='host port-tcp'
+    [bench idle]='host port-tcp'
 )
 
 # Service names for PROTO (tcp/udp) from /etc/services, aliases included.
@@ -179,6 +207,27 @@ _netlab() {
             mapfile -t COMPREPLY < <(compgen -W "${_netlab_subcommands[*]}" -- "$cur")
         fi
         return
+    fi
+    # A subcommand with modes: the mode is the next word that is not an
+    # option; until it is typed, complete it (or the subcommand's own options).
+    if [[ -n ${_netlab_modes[$sub]+set} ]]; then
+        local mode=""
+        for ((i = sub_index + 1; i < cword; i++)); do
+            if [[ ${words[i]} != -* ]]; then
+                mode=${words[i]}
+                sub_index=$i
+                break
+            fi
+        done
+        if [[ -z $mode ]]; then
+            if [[ $cur == -* ]]; then
+                mapfile -t COMPREPLY < <(compgen -W "${_netlab_opts[$sub]}" -- "$cur")
+            else
+                mapfile -t COMPREPLY < <(compgen -W "${_netlab_modes[$sub]}" -- "$cur")
+            fi
+            return
+        fi
+        sub="$sub $mode"
     fi
     [[ -n ${_netlab_opts[$sub]+set} ]] || return
 

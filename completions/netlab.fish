@@ -41,6 +41,36 @@ function __netlab_using
     contains -- $sub $argv
 end
 
+# Prints the mode of `netlab bench` (the first word after `bench` that is
+# not an option); fails when there is none yet.
+function __netlab_bench_mode
+    test "$(__netlab_subcommand)" = bench; or return 1
+    set -l tokens (commandline -opc)
+    set -l after 0
+    for t in $tokens
+        if test $after = 1
+            if not string match -q -- '-*' $t
+                echo $t
+                return 0
+            end
+        else if test "$t" = bench
+            set after 1
+        end
+    end
+    return 1
+end
+
+# True after `netlab bench` while no mode has been typed.
+function __netlab_bench_needs_mode
+    __netlab_using bench; and not __netlab_bench_mode >/dev/null
+end
+
+# True when the bench mode on the command line is one of $argv.
+function __netlab_bench_using
+    set -l mode (__netlab_bench_mode); or return 1
+    contains -- $mode $argv
+end
+
 # Service names for protocol $argv[1] (tcp/udp) from /etc/services, with the
 # port as description.
 function __netlab_services --argument-names proto
@@ -67,6 +97,7 @@ complete -c netlab -n __netlab_needs_subcommand -a uclnt -d 'UDP client'
 complete -c netlab -n __netlab_needs_subcommand -a cmdserv -d 'Command server (date, os, ls, help)'
 complete -c netlab -n __netlab_needs_subcommand -a chat-server -d 'Chat server (rooms, or 1:1 with the operator)'
 complete -c netlab -n __netlab_needs_subcommand -a chat-client -d 'Chat client'
+complete -c netlab -n __netlab_needs_subcommand -a bench -d 'Load generator (like redis-benchmark)'
 
 # Options of every subcommand.
 complete -c netlab -n '__netlab_using tserv tclnt userv uclnt cmdserv chat-server chat-client' -s h -l help -d 'Print help and exit'
@@ -113,3 +144,35 @@ complete -c netlab -n '__netlab_using uclnt' -l timeout -x -d 'Seconds to wait f
 complete -c netlab -n '__netlab_using uclnt' -l retries -x -d 'Resends before giving up'
 # Positionals [HOST] [PORT].
 complete -c netlab -n '__netlab_using tclnt uclnt chat-client' -a '(__fish_print_hostnames)'
+
+# netlab bench: its modes, then each mode's options.
+complete -c netlab -n '__netlab_using bench' -s h -l help -d 'Print help and exit'
+complete -c netlab -n __netlab_bench_needs_mode -a rr -d 'Request/response over TCP or a Unix stream socket'
+complete -c netlab -n __netlab_bench_needs_mode -a udp -d 'Datagram request/response with resends'
+complete -c netlab -n __netlab_bench_needs_mode -a fanout -d 'Chat broadcast (netlab or Redis pub/sub)'
+complete -c netlab -n __netlab_bench_needs_mode -a idle -d 'Many idle connections, server RSS per connection'
+complete -c netlab -n '__netlab_bench_using rr udp fanout idle' -s h -l help -d 'Print help and exit'
+complete -c netlab -n '__netlab_bench_using rr udp fanout idle' -s H -l host -x -a '(__fish_print_hostnames)' -d 'Server host name or address'
+complete -c netlab -n '__netlab_bench_using rr fanout idle' -s p -l port -x -a '(__netlab_services tcp)' -d 'Port number or tcp service name'
+complete -c netlab -n '__netlab_bench_using udp' -s p -l port -x -a '(__netlab_services udp)' -d 'Port number or udp service name'
+complete -c netlab -n '__netlab_bench_using rr fanout idle' -l unix -r -F -d 'Use a Unix stream socket at PATH'
+complete -c netlab -n '__netlab_bench_using udp' -l unix -r -F -d 'Use a Unix datagram socket at PATH'
+complete -c netlab -n '__netlab_bench_using rr udp fanout idle' -s c -l connections -x -d 'Connections (fanout: members; udp: sockets)'
+complete -c netlab -n '__netlab_bench_using rr udp fanout idle' -s d -l duration -x -d 'Seconds to measure'
+complete -c netlab -n '__netlab_bench_using rr udp fanout idle' -l warmup -x -d 'Seconds of load before measuring'
+complete -c netlab -n '__netlab_bench_using rr udp fanout idle' -s t -l threads -x -d 'Threads, each with its own epoll loop'
+complete -c netlab -n '__netlab_bench_using rr udp fanout idle' -l payload -x -d 'Request line, sent with a newline appended'
+complete -c netlab -n '__netlab_bench_using rr udp fanout idle' -l json -d 'Print one JSON object instead of the summary'
+complete -c netlab -n '__netlab_bench_using rr udp fanout idle' -s v -l verbose -d 'Log connections and other events'
+complete -c netlab -n '__netlab_bench_using rr udp fanout idle' -s q -l quiet -d 'Log nothing but errors'
+complete -c netlab -n '__netlab_bench_using rr udp fanout idle' -l trace -d 'Print every socket call (--trace=all: also epoll and poll)'
+complete -c netlab -n '__netlab_bench_using rr udp fanout idle' -l trace-bytes -x -d 'Payload bytes shown per trace line'
+complete -c netlab -n '__netlab_bench_using rr' -l pipeline -x -d 'Requests in flight per connection'
+complete -c netlab -n '__netlab_bench_using udp' -l resend-ms -x -d 'Resend a request unanswered after MS milliseconds'
+complete -c netlab -n '__netlab_bench_using fanout' -l room -x -d 'Room (netlab) or channel (redis)'
+complete -c netlab -n '__netlab_bench_using fanout' -l window -x -d 'Messages in flight'
+complete -c netlab -n '__netlab_bench_using fanout' -l protocol -x -a '(printf "%s\t%s\n" netlab "netlab chat-server" redis "Redis SUBSCRIBE/PUBLISH")' -d 'What the server speaks'
+complete -c netlab -n '__netlab_bench_using idle' -l hold -x -d 'Seconds to hold the connections idle'
+complete -c netlab -n '__netlab_bench_using idle' -l server-pid -x -a '(__fish_complete_pids)' -d 'Report this server process RSS per connection'
+# Positionals [HOST] [PORT].
+complete -c netlab -n '__netlab_bench_using rr udp fanout idle' -a '(__fish_print_hostnames)'

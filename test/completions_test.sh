@@ -51,6 +51,12 @@ help_subcommands() {
     "$NETLAB" --help | awk '/^Subcommands:/ { f = 1; next } /^[^ ]/ { f = 0 } f && /^  [a-z]/ { print $1 }'
 }
 
+# Modes of subcommand $1 (`netlab bench` has rr, udp, ...): the Subcommands:
+# section of `netlab SUB --help`; nothing for the others.
+help_modes() {
+    "$NETLAB" "$1" --help | awk '/^Subcommands:/ { f = 1; next } /^[^ ]/ { f = 0 } f && /^  [a-z]/ { print $1 }'
+}
+
 # Option forms (-x, --xx) of `netlab [SUB] --help`, from every option group
 # ("Options:" and named groups alike): the lines that start with "  -". A
 # flag's optional value ("--trace[=all]") is not part of its name.
@@ -130,12 +136,27 @@ zsh_spec_names() {
     grep -oE -- '-{1,2}[A-Za-z0-9][-A-Za-z0-9]*' <<<"${line%%\[*}"
 }
 
-# The spec lines of subcommand $1: the "SUB)" case in _netlab_specs, up to ";;".
+# The spec lines of subcommand $1: the "SUB)" case in _netlab_specs, up to
+# ";;". For a mode ("bench rr") the "rr)" case in _netlab_bench_specs.
 zsh_spec_lines() {
-    awk -v label="$1)" '
+    local fn=_netlab_specs label=$1
+    if [[ $1 == *" "* ]]; then
+        fn=_netlab_${1%% *}_specs
+        fn=${fn//-/_}
+        label=${1#* }
+    fi
+    awk -v fn="$fn()" -v label="$label)" '
+        index($0, fn) == 1 { in_fn = 1; next }
+        !in_fn { next }
         !f { l = $0; gsub(/^[ \t]+|[ \t]+$/, "", l); if (l == label) f = 1; next }
         /^[ \t]*;;/ { exit }
         { print }' "$ZSH_FILE"
+}
+
+# The 'name:description' entries of _netlab_SUB_modes.
+zsh_modes() {
+    awk -v fn="_netlab_${1//-/_}_modes()" 'index($0, fn) == 1 { f = 1 } f && /^}/ { exit } f' "$ZSH_FILE" |
+        sed -nE "s/^[[:space:]]*'([a-z][-a-z0-9]*):.*/\\1/p" | sort -u
 }
 
 # Spec lines of netlab itself: the `_arguments -C` call in _netlab.
@@ -202,6 +223,14 @@ fish_lines() {
         case $cond in
             __netlab_needs_subcommand) subs=- ;;
             "__netlab_using "*) subs=${cond#__netlab_using } ;;
+            # Modes: __netlab_SUB_needs_mode -> "SUB/-", __netlab_SUB_using M... -> "SUB/M ...".
+            __netlab_*_needs_mode) subs=${cond#__netlab_}; subs=${subs%_needs_mode}/- ;;
+            "__netlab_"*"_using "*)
+                local parent=${cond%%_using *} m
+                parent=${parent#__netlab_}
+                subs=""
+                for m in ${cond#* }; do subs+="$parent/$m "; done
+                subs=${subs% } ;;
             "") continue ;; # e.g. `complete -c netlab -f`
             *) subs="?$cond" ;;
         esac
@@ -211,6 +240,7 @@ fish_lines() {
 
 # The raw `complete` lines that apply to subcommand $1 ("-": before one).
 fish_raw_lines_for() {
+    set -- "${1// //}" # a mode: "bench rr" -> "bench/rr"
     local line cond
     while IFS= read -r line; do
         [[ $line == "complete -c netlab "* ]] || continue
@@ -219,6 +249,8 @@ fish_raw_lines_for() {
         elif [[ $line =~ -n\ ([^ ]+) ]]; then cond=${BASH_REMATCH[1]}; fi
         if [ "$1" = - ]; then
             [ "$cond" = __netlab_needs_subcommand ] && echo "$line"
+        elif [[ $1 == */* ]]; then
+            [[ $cond == "__netlab_${1%%/*}_using "* && " ${cond#* } " == *" ${1#*/} "* ]] && echo "$line"
         else
             [[ " ${cond#__netlab_using } " == *" $1 "* && $cond == "__netlab_using "* ]] && echo "$line"
         fi
@@ -227,6 +259,7 @@ fish_raw_lines_for() {
 
 fish_options() {
     local want=${1:--}
+    want=${want// //}
     fish_lines | while IFS='|' read -r subs rest; do
         if [ "$want" = - ]; then
             [ "$subs" = - ] || continue
@@ -240,8 +273,9 @@ fish_options() {
 }
 
 fish_subcommands() {
+    local want=${1:--} # SUB/- for the modes of SUB
     fish_lines | while IFS='|' read -r subs rest; do
-        [ "$subs" = - ] || continue
+        [ "$subs" = "$want" ] || continue
         grep -oE -- '(^| )-a [a-z][-a-z0-9]*' <<<"$rest" | sed -E 's/^ ?-a //'
     done | sort -u
 }
@@ -251,7 +285,7 @@ fish_condition_subcommands() {
     fish_lines | while IFS='|' read -r subs rest; do
         [ "$subs" = - ] && continue
         tr ' ' '\n' <<<"$subs"
-    done | grep -v '^$' | sort -u
+    done | grep -v -e '^$' -e / | sort -u
 }
 
 # The line of option $2 (long form, e.g. --model) for subcommand $1.
@@ -302,14 +336,31 @@ compare "netlab.fish subcommands" "$tmp/subs.help" "$tmp/subs.fish"
 extra=$(comm -13 "$tmp/subs.help" "$tmp/subs.fish-conds" | tr '\n' ' ')
 [ -z "$extra" ] || fail "netlab.fish: conditions name unknown subcommands: $extra"
 
+# Modes of subcommands that have them (netlab bench rr ...): offered after the
+# subcommand in all three files, and checked below like subcommands ("SUB MODE").
+echo >"$tmp/subs.all"
+while read -r sub; do
+    echo "$sub"
+    help_modes "$sub" | sort -u >"$tmp/modes.help"
+    [ -s "$tmp/modes.help" ] || continue
+    bash_complete "netlab $sub " </dev/null | grep -v '^-' | sort -u >"$tmp/modes.bash"
+    zsh_modes "$sub" >"$tmp/modes.zsh"
+    fish_subcommands "$sub/-" >"$tmp/modes.fish"
+    compare "netlab.bash, $sub modes" "$tmp/modes.help" "$tmp/modes.bash"
+    compare "_netlab, $sub modes (_netlab_${sub//-/_}_modes)" "$tmp/modes.help" "$tmp/modes.zsh"
+    compare "netlab.fish, $sub modes" "$tmp/modes.help" "$tmp/modes.fish"
+    sed "s/^/$sub /" "$tmp/modes.help"
+done <"$tmp/subs.help" >>"$tmp/subs.all"
+
 # Guard against a --help format change silently emptying the value checks.
-while read -r sub; do help_enums "$sub"; done <"$tmp/subs.help" >"$tmp/enums.all"
+while read -r sub; do help_enums $sub; done <"$tmp/subs.help" >"$tmp/enums.all"
 if ! grep -q -- '^--model ' "$tmp/enums.all"; then
     fail "no enumerated values ({a,b,...}) found for --model in any 'netlab SUB --help'"
 fi
 
-# netlab's own options (before a subcommand), then each subcommand's.
-for sub in "" $(cat "$tmp/subs.help"); do
+# netlab's own options (before a subcommand), then each subcommand's and mode's.
+# (fd 3: the shells run in the loop must not read the list.)
+while IFS= read -r sub <&3; do
     name=${sub:-netlab}
     # shellcheck disable=SC2086 # no argument at all for netlab itself
     help_options $sub >"$tmp/opts.help"
@@ -337,7 +388,7 @@ for sub in "" $(cat "$tmp/subs.help"); do
         compare "_netlab, $sub $opt values" "$tmp/enum.help" "$tmp/enum.zsh"
         compare "netlab.fish, $sub $opt values" "$tmp/enum.help" "$tmp/enum.fish"
         note "$sub $opt: values $(tr '\n' ' ' <"$tmp/enum.help")checked in all three files"
-    done < <(help_enums "$sub")
+    done < <(help_enums $sub)
 
     # Value kinds: hosts, services, files.
     while read -r opt zsh_action fish_action; do
@@ -353,7 +404,7 @@ for sub in "" $(cat "$tmp/subs.help"); do
 --unix _files -F
 --root _files__-/ __fish_complete_directories
 EOF
-done
+done 3<"$tmp/subs.all"
 
 # ---------------------------------------------------------------- live shells
 
@@ -553,9 +604,10 @@ EOF
         echo 'netlab '
         echo 'netlab -'
         while read -r sub; do
+            [ -n "$sub" ] || continue
             echo "netlab $sub -"
-            help_enums "$sub" | while read -r opt _; do echo "netlab $sub $opt "; done
-        done <"$tmp/subs.help"
+            help_enums $sub | while read -r opt _; do echo "netlab $sub $opt "; done
+        done <"$tmp/subs.all"
         echo 'netlab ts'
         echo 'netlab tserv --mo'
         echo 'netlab tserv --model=th'
@@ -574,7 +626,7 @@ EOF
     zsh_cands fpath 'netlab '
     sort -u "$tmp/out" >"$tmp/zsh.got"
     compare "zsh (fpath), 'netlab <TAB>'" "$tmp/subs.help" "$tmp/zsh.got"
-    for sub in "" $(cat "$tmp/subs.help"); do
+    while IFS= read -r sub <&3; do
         # shellcheck disable=SC2086 # no argument at all for netlab itself
         help_options $sub >"$tmp/opts.help"
         zsh_cands fpath "netlab ${sub:+$sub }-"
@@ -586,8 +638,8 @@ EOF
             zsh_cands fpath "netlab $sub $opt "
             sort -u "$tmp/out" >"$tmp/zsh.got"
             compare "zsh (fpath), 'netlab $sub $opt <TAB>'" "$tmp/enum.help" "$tmp/zsh.got"
-        done < <(help_enums "$sub")
-    done
+        done < <(help_enums $sub)
+    done 3<"$tmp/subs.all"
     note "zsh (fpath): subcommands, options and enumerated values offered as --help lists them"
     check_zsh fpath 'netlab ts' tserv
     check_zsh_inserts fpath 'netlab ts' 'netlab tserv '
