@@ -1,6 +1,7 @@
 #!/bin/sh
 # Broadcast to MEMBERS chat members: starts a chat-server (pinned to CPU 1 when
-# taskset exists) and runs the fanout generator (CPU 0) against it.
+# taskset exists) and runs `netlab bench fanout` (CPU 0) against it. A thin
+# wrapper for a quick look; bench/compare.sh runs the full comparison.
 # Usage: bench/chat_fanout.sh [BUILD_DIR=build] [MEMBERS=1000] [WINDOW=16] [SECONDS=5]
 set -eu
 build=${1:-build}
@@ -9,14 +10,21 @@ window=${3:-16}
 seconds=${4:-5}
 log=$(mktemp)
 
-cmake --build "$build" --target netlab netlab_chat_fanout >/dev/null
-taskset -c 1 "$build/netlab" chat-server --port 0 -q 2>"$log" &
+pin() { # CPU COMMAND...: runs COMMAND on CPU when taskset exists
+    cpu=$1
+    shift
+    if command -v taskset >/dev/null 2>&1; then taskset -c "$cpu" "$@"; else "$@"; fi
+}
+
+cmake --build "$build" --target netlab >/dev/null
+pin 1 "$build/netlab" chat-server --port 0 -q 2>"$log" &
 server=$!
 trap 'kill $server 2>/dev/null; rm -f "$log"' EXIT
 i=0
 until grep -q 'listening on tcp 127.0.0.1' "$log"; do
-  i=$((i + 1)); [ $i -gt 100 ] && { echo "chat-server did not start" >&2; exit 1; }
-  sleep 0.05
+    i=$((i + 1))
+    [ $i -gt 100 ] && { echo "chat-server did not start" >&2; exit 1; }
+    sleep 0.05
 done
 port=$(sed -n 's/.*listening on tcp 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -n 1)
-taskset -c 0 "$build/netlab_chat_fanout" "$port" "$members" "$window" "$seconds"
+pin 0 "$build/netlab" bench fanout 127.0.0.1 "$port" -c "$members" --window "$window" -d "$seconds"
