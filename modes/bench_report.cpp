@@ -65,7 +65,8 @@ std::string render_text(const Options& o, const Result& r) {
                        o.connections, o.room, o.protocol == Protocol::kRedis ? "redis" : "netlab",
                        o.window, o.threads, o.threads == 1 ? "" : "s");
   } else {
-    out += fmt::format("  {} connections, {} thread{}", o.connections, o.threads,
+    out += fmt::format("  {} {}, {} thread{}", o.connections,
+                       o.mode == "udp" ? "sockets" : "connections", o.threads,
                        o.threads == 1 ? "" : "s");
     if (o.mode == "rr") out += fmt::format(", pipeline {}", o.pipeline);
     out += fmt::format(", payload {} bytes\n", o.payload.size() + 1);

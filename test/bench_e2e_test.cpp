@@ -119,6 +119,29 @@ TEST(BenchRr, MeasuresTservWithPipelineAndThreads) {
   EXPECT_EQ(tserv.proc.terminate(), 0);
 }
 
+TEST(BenchRr, KeepsPipelineDepthRequestsInFlightAndSendsThePayloadLine) {
+  // The test plays the server: it sees exactly what the generator sends and
+  // when, and answers only once the whole pipeline has arrived.
+  Listening server;
+  Process p({"bench", "rr", "127.0.0.1", std::to_string(server.port()), "-c", "1", "--pipeline",
+             "3", "--payload", "PING", "-d", "2", "--warmup", "0", "--json"});
+  Client probe = server.accept();  // bench first checks that the server is there
+  ASSERT_TRUE(probe.valid());
+  probe.read_until_eof();
+  Client c = server.accept();
+  ASSERT_TRUE(c.valid());
+  EXPECT_EQ(c.read_lines(3), "PING\nPING\nPING\n");
+  EXPECT_FALSE(c.readable_within(200ms));  // no fourth request before a reply
+  ASSERT_TRUE(c.send("+PONG\r\n"));
+  EXPECT_EQ(c.read_lines(1), "PING\n");  // one reply, one new request
+  ASSERT_TRUE(c.send("+PONG\r\n+PONG\r\n"));
+  EXPECT_EQ(c.read_lines(2), "PING\nPING\n");
+  ASSERT_EQ(p.wait_exit(kBenchTimeout), 0) << p.err();
+  const Report r(p.out());
+  EXPECT_EQ(r.at("requests"), 3);
+  EXPECT_EQ(r.at("errors"), 0);
+}
+
 TEST(BenchRr, MeasuresOverUnixStreamSocket) {
   TempDir dir;
   const std::string path = dir.path("ts.sock");
@@ -316,6 +339,10 @@ TEST(BenchIdle, ConnectionsTheServerDropsAreErrors) {
   Server tserv({"tserv", "--port", "0", "-q", "--one-shot"});
   ASSERT_NE(tserv.port, 0);
   BenchRun run({"idle", "127.0.0.1", std::to_string(tserv.port), "-c", "5", "--hold", "0.5"});
+  EXPECT_EQ(run.code, 1);  // nothing held: the run says nothing about idle connections
+  EXPECT_TRUE(
+      std::regex_search(run.err, std::regex("^netlab bench: every connection to .* failed")))
+      << run.err;
   const Report r(run.out);
   EXPECT_EQ(r.at("errors"), 5) << run.out;
   EXPECT_EQ(r.at("opened"), 0) << run.out;
