@@ -119,13 +119,13 @@ server_cmd() {
 }
 
 # Generator options that depend on the server: Redis speaks its own protocol.
+# One argument per line.
 server_args() {  # SERVER MODE
-  if [[ $1 == redis ]]; then
-    case $2 in
-      rr | idle) echo --payload PING ;;
-      fanout) echo --protocol redis ;;
-    esac
-  fi
+  case $1:$2 in
+    redis:rr | redis:idle) printf '%s\n' --payload PING ;;
+    redis:fanout) printf '%s\n' --protocol redis ;;
+    *chat*:idle) printf '%s\n' --payload "idle bench" ;;  # a login line: success, then reuse
+  esac
 }
 
 # start_server NAME [WRAPPER...]: starts it pinned with a raised fd limit
@@ -154,16 +154,26 @@ start_server() {
   return 1
 }
 
-# utime+stime of PID, its reaped children and its live children (fork model),
-# in clock ticks.
-cpu_ticks() {
-  local total=0 p stat f
-  for p in "$1" $(children_of "$1"); do
-    stat=$(cat /proc/"$p"/stat 2>/dev/null) || continue
-    read -r -a f <<<"${stat##*) }"  # f[0] is field 3: skip the (comm) that may hold spaces
-    total=$((total + f[11] + f[12] + f[13] + f[14]))
-  done
-  echo "$total"
+# Server CPU: "PID TICKS" (utime+stime) for the server (plus the children
+# it reaped) and for each live child. Sampled while the generator runs: a
+# fork-model child that exits after the run is gone before anyone can read it.
+cpu_sample() {
+  local files=(/proc/"$1"/stat) k
+  for k in $(children_of "$1"); do files+=(/proc/"$k"/stat); done
+  # Strip "PID (comm) " first: comm may hold spaces. Then $12/$13 are utime/stime.
+  cat "${files[@]}" 2>/dev/null | awk -v server="$1" '{
+    pid = $1; sub(/^.*\) /, "")
+    print pid, $12 + $13 + (pid == server ? $14 + $15 : 0) }'
+}
+declare -A cpu_seen
+take_sample() {
+  local p t
+  while read -r p t; do cpu_seen[$p]=$t; done < <(cpu_sample "$1")
+}
+cpu_total() {
+  local t sum=0
+  for t in "${cpu_seen[@]}"; do sum=$((sum + t)); done
+  echo "$sum"
 }
 
 now() { date +%s.%N; }
@@ -188,22 +198,33 @@ over_budget() { ((SECONDS - started_at > BUDGET)); }
 
 # measure WORKLOAD SERVER REP MODE [BENCH OPTIONS...]
 measure() {
-  local wl=$1 server=$2 rep=$3 mode=$4 json=$work/out.json c0 c1 t0 t1 rc extra
+  local wl=$1 server=$2 rep=$3 mode=$4 json=$work/out.json c0 c1 t0 t1 rc extra bpid
   shift 4
   if over_budget; then record "$wl" "$server" "$rep" "skipped: over the ${BUDGET} s budget"; return; fi
   if ! start_server "$server"; then record "$wl" "$server" "$rep" "server did not start"; return; fi
-  read -r -a extra <<<"$(server_args "$server" "$mode")"
+  mapfile -t extra < <(server_args "$server" "$mode")
   [[ $mode == idle ]] && extra+=(--server-pid "$spid")
   local bench=("$netlab" bench "$mode" -H 127.0.0.1 -p "$sport" -d "$DURATION" --warmup "$WARMUP"
     --json "$@" "${extra[@]}")
   { echo "taskset -c $server_cpu prlimit --nofile=$nofile:$nofile -- ${cmd[*]}"
     echo "taskset -c $gen_cpu ${bench[*]}"; } |
     sed "s/ -p $sport / -p PORT /; s/--port $sport /--port PORT /; s/--server-pid $spid/--server-pid PID/" >>"$work/commands.txt"
-  c0=$(cpu_ticks "$spid") t0=$(now)
+  cpu_seen=()
+  take_sample "$spid"
+  c0=$(cpu_total) t0=$(now)
   timeout -k 5 $((${DURATION%.*} + ${WARMUP%.*} + IDLE_HOLD + 60)) \
-    taskset -c "$gen_cpu" "${bench[@]}" >"$json" 2>"$work/bench.err"
+    taskset -c "$gen_cpu" "${bench[@]}" >"$json" 2>"$work/bench.err" &
+  bpid=$!
+  started[$bpid]=$(identity "$bpid")  # so an interrupted run stops it too
+  while kill -0 "$bpid" 2>/dev/null; do
+    sleep 0.25
+    take_sample "$spid"
+  done
+  wait "$bpid"
   rc=$?
-  c1=$(cpu_ticks "$spid") t1=$(now)
+  unset "started[$bpid]"
+  take_sample "$spid"
+  c1=$(cpu_total) t1=$(now)
   stop_pid "$spid" "$server"
   if ((rc != 0)) || ! python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$json" 2>/dev/null; then
     say "$wl $server: bench failed ($rc): $(tail -n 2 "$work/bench.err" | tr '\n' ' ')"
@@ -215,7 +236,7 @@ measure() {
 
 # System calls per request: the server runs under `strace -c -f`, rr -c 50.
 count_syscalls() {  # SERVER
-  local server=$1 trace=$work/strace.$1 json=$work/strace.json tracee calls rc
+  local server=$1 trace=$work/strace.$1 json=$work/strace.json tracee calls rc i
   if over_budget; then record syscalls "$server" 1 "skipped: over the ${BUDGET} s budget"; return; fi
   start_server "$server" strace -c -f -o "$trace" || { record syscalls "$server" 1 "server did not start"; return; }
   timeout -k 5 $((${DURATION%.*} + 60)) taskset -c "$gen_cpu" \
@@ -224,6 +245,10 @@ count_syscalls() {  # SERVER
   # Stop the traced server itself so strace writes its summary and exits.
   tracee=$(children_of "$spid" | head -n 1)
   [[ -n $tracee ]] && kill -TERM "$tracee" 2>/dev/null
+  for ((i = 0; i < 100; i++)); do
+    if ! alive "${started[$spid]}" || is_zombie "$spid"; then break; fi
+    sleep 0.05
+  done
   stop_pid "$spid" "strace of $server"
   calls=$(awk '$NF == "total" {print $4}' "$trace" 2>/dev/null)
   if ((rc != 0)) || [[ -z $calls ]]; then record syscalls "$server" 1 "failed"; return; fi
@@ -254,10 +279,12 @@ for m in 100 1000; do
     wl_mode[fanout${m}w$w]=fanout wl_args[fanout${m}w$w]="-c $m --window $w" wl_servers[fanout${m}w$w]=$chats
   done
 done
-# idle: one request line per connection, so the chat-server (whose first line
-# is a login) is not in it; add a server here to measure it too.
+# idle: one request line per connection. The chat-server is not in it by
+# default: every connection would log in with the same name, so all but one
+# stay unlogged ("reuse") and their RSS is only a lower bound for a member's.
+# IDLE_SERVERS="... chat-server limit-chat" adds it anyway.
 wl_mode[idle]=idle wl_args[idle]="-c $IDLE_CONNS --hold $IDLE_HOLD"
-wl_servers[idle]="tserv-reactor limit-tserv redis py-asyncio"
+wl_servers[idle]=${IDLE_SERVERS:-"tserv-reactor limit-tserv redis py-asyncio"}
 workloads=${WORKLOADS:-$workloads}
 
 {
@@ -265,6 +292,7 @@ workloads=${WORKLOADS:-$workloads}
   echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), Linux $(uname -r)"
   echo "netlab: $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- net modes main.cpp 2>/dev/null || echo ' + uncommitted changes')"
   echo "redis: $(redis-server --version | sed -n 's/.* v=\([^ ]*\).*/\1/p'), $(python3 --version)"
+  echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) (anything else running shares the two CPUs)"
   echo "settings: REPS=$REPS DURATION=$DURATION WARMUP=$WARMUP IDLE_CONNS=$IDLE_CONNS IDLE_HOLD=$IDLE_HOLD, servers on CPU $server_cpu, generator on CPU $gen_cpu"
 } >"$work/meta.txt"
 : >"$records"

@@ -13,15 +13,15 @@
 
 namespace limit {
 
-constexpr size_t kMaxLine = 64 * 1024;       // netlab's --max-line default
-constexpr size_t kMaxOutput = 1024 * 1024;   // netlab's output cap
-constexpr size_t kReadChunk = 64 * 1024;     // one recv() per readable event
+constexpr size_t kMaxLine = 64 * 1024;      // netlab's --max-line default
+constexpr size_t kMaxOutput = 1024 * 1024;  // netlab's output cap
+constexpr size_t kReadChunk = 64 * 1024;    // one recv() per readable event
 constexpr std::string_view kTooLong = "error: line too long (max 65536 bytes)\n";
 
 struct Conn {
   int fd = -1;
-  std::string in;      // a partial line carried over to the next read
-  std::string out;     // queued bytes; out[0, sent) already went out
+  std::string in;   // a partial line carried over to the next read
+  std::string out;  // queued bytes; out[0, sent) already went out
   size_t sent = 0;
   bool polling_in = true;
   bool polling_out = false;
