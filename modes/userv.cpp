@@ -6,11 +6,12 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
-#include <vector>
+#include <string>
 
 #include "modes/cli_options.hpp"
 #include "modes/modes.hpp"
 #include "modes/timestamp.hpp"
+#include "net/datagram_batch.hpp"
 #include "net/event_loop.hpp"
 #include "net/listener.hpp"
 #include "net/log.hpp"
@@ -20,9 +21,10 @@ namespace netlab::modes {
 namespace {
 // The largest UDP payload; a bigger datagram cannot exist.
 constexpr size_t kMaxDatagram = 64 * 1024;
-// Datagrams handled per wakeup per socket, so one flooded address family
-// cannot starve the other.
-constexpr int kMaxDatagramsPerWakeup = 64;
+// Datagrams taken per system call, and batches per wakeup per socket, so
+// one flooded address family cannot starve the other.
+constexpr unsigned kBatchSize = 64;
+constexpr int kMaxBatchesPerWakeup = 4;
 
 struct Options {
   net::Endpoint endpoint;
@@ -30,25 +32,37 @@ struct Options {
   LogOptions log;
 };
 
-void serve_datagrams(net::Socket& socket, const net::AccessList& access, std::vector<char>& buf) {
-  for (int i = 0; i < kMaxDatagramsPerWakeup; ++i) {
-    net::Address from;
-    const ssize_t n = socket.recv_from(buf.data(), buf.size(), from);
+void serve_datagrams(net::Socket& socket, const net::AccessList& access, net::DatagramBatch& batch,
+                     std::string& prefix) {
+  for (int round = 0; round < kMaxBatchesPerWakeup; ++round) {
+    const int n = batch.receive(socket);
     if (n < 0) {
-      // EAGAIN: drained. Anything else (e.g. an ICMP error queued by an
-      // earlier reply) concerns one peer, never the server.
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) continue;
-      return;
-    }
-    if (!access.permits(from)) {
-      net::Log::debug("denied datagram from {}", from.to_string());
+      // Not EAGAIN: e.g. an ICMP error queued by an earlier reply. It
+      // concerns one peer, never the server.
+      if (errno == EINTR) continue;
       continue;
     }
-    net::Log::debug("datagram of {} bytes from {}", n, from.to_string());
-    const std::string reply = timestamp_reply(std::string_view(buf.data(), static_cast<size_t>(n)));
-    if (socket.send_to(reply.data(), reply.size(), from) < 0) {
-      net::Log::debug("cannot reply to {}: {}", from.to_string(), std::strerror(errno));
+    if (n == 0) return;  // drained
+    // "[<ctime>] " once per batch; each reply is this prefix plus the
+    // datagram's own bytes, sent from where they were received.
+    prefix.assign("[");
+    prefix += ctime_now();
+    prefix += "] ";
+    for (unsigned i = 0; i < static_cast<unsigned>(n); ++i) {
+      const net::Address& from = batch.sender(i);
+      if (!access.permits(from)) {
+        if (net::Log::verbose()) net::Log::debug("denied datagram from {}", from.to_string());
+        continue;
+      }
+      if (net::Log::verbose()) {
+        net::Log::debug("datagram of {} bytes from {}", batch.datagram(i).size(), from.to_string());
+      }
+      batch.reply(i, prefix, batch.datagram(i));
     }
+    if (const unsigned dropped = batch.send_replies(socket); dropped > 0 && net::Log::verbose()) {
+      net::Log::debug("{} replies could not be sent", dropped);
+    }
+    if (static_cast<unsigned>(n) < batch.capacity()) return;  // the queue was emptied
   }
 }
 
@@ -56,9 +70,12 @@ int run(const Options& o) {
   o.log.apply();
   net::EventLoop loop;
   net::Listener listener = net::Listener::open(o.endpoint, net::Transport::kUdp);
-  std::vector<char> buf(kMaxDatagram);
+  net::DatagramBatch batch(kBatchSize, kMaxDatagram);
+  std::string prefix;
   for (net::Socket& s : listener.sockets()) {
-    loop.watch(s.fd(), EPOLLIN, [&s, &o, &buf](uint32_t) { serve_datagrams(s, o.access, buf); });
+    loop.watch(s.fd(), EPOLLIN, [&s, &o, &batch, &prefix](uint32_t) {
+      serve_datagrams(s, o.access, batch, prefix);
+    });
   }
   loop.on_stop_signal([&loop](int) {
     net::Log::info("shutting down");

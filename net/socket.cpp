@@ -121,6 +121,14 @@ ssize_t Socket::recv_from(void* buf, size_t len, Address& from) {
   return n;
 }
 
+int Socket::recv_many(mmsghdr* msgs, unsigned count) {
+  return ::recvmmsg(fd_, msgs, count, MSG_DONTWAIT, nullptr);
+}
+
+int Socket::send_many(mmsghdr* msgs, unsigned count) {
+  return ::sendmmsg(fd_, msgs, count, MSG_NOSIGNAL);
+}
+
 ssize_t Socket::send_to(const void* buf, size_t len, const Address& to) {
   const ssize_t n = ::sendto(fd_, buf, len, MSG_NOSIGNAL, to.get(), to.size());
   if (Trace::calls()) Trace::sendto(fd_, buf, len, to, n);

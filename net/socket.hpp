@@ -6,6 +6,7 @@
 // (bind, listen) throw std::system_error carrying errno; I/O calls return -1
 // and leave errno set, because EAGAIN/EINTR are normal flow inside an event
 // loop.
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <cstddef>
@@ -51,6 +52,12 @@ class Socket {
   ssize_t send(const void* buf, size_t len);
   ssize_t recv_from(void* buf, size_t len, Address& from);
   ssize_t send_to(const void* buf, size_t len, const Address& to);
+  // recvmmsg(MSG_DONTWAIT) / sendmmsg: many datagrams per system call
+  // (DatagramBatch). Not traced: with --trace, DatagramBatch makes one
+  // recvfrom/sendto per datagram instead, so the trace shows the calls the
+  // tutorial names and they are the calls really made.
+  int recv_many(mmsghdr* msgs, unsigned count);
+  int send_many(mmsghdr* msgs, unsigned count);
   int shutdown_write();
 
   Address local_address() const;
