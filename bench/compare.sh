@@ -6,7 +6,7 @@
 # REPS repetitions and every ratio is taken against the limit measured in
 # the same repetition. Prints the table and writes bench/RESULTS.md.
 #
-# Knobs (environment):  REPS=3 DURATION=2 WARMUP=1 (seconds per measurement)
+# Knobs (environment):  REPS=3 DURATION=2 WARMUP=0.5 (seconds per measurement)
 #   IDLE_CONNS=10000 IDLE_HOLD=2  BUDGET=540 (seconds; later runs are skipped)
 #   WORKLOADS="rr1 rr50 ..." (subset, see `workloads` below)  BUILD=build
 #   SKIP_BUILD=1  OUT=bench/RESULTS.md   Quick check: REPS=1 DURATION=1
@@ -16,7 +16,7 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root" || exit 1
-REPS=${REPS:-3} DURATION=${DURATION:-2} WARMUP=${WARMUP:-1}
+REPS=${REPS:-3} DURATION=${DURATION:-2} WARMUP=${WARMUP:-0.5}
 IDLE_CONNS=${IDLE_CONNS:-10000} IDLE_HOLD=${IDLE_HOLD:-2} BUDGET=${BUDGET:-540}
 BUILD=${BUILD:-build} OUT=${OUT:-bench/RESULTS.md}
 netlab=$BUILD/netlab
@@ -188,9 +188,12 @@ out, wl, server, rep, status = sys.argv[1:6]
 rec = {"workload": wl, "server": server, "rep": int(rep), "status": status}
 if status == "ok":
     path, ticks, wall, clk = sys.argv[6:10]
-    rec["bench"] = json.load(open(path))
-    rec["cpu_s"] = int(ticks) / int(clk)
-    rec["wall_s"] = float(wall)
+    try:
+        rec["bench"] = json.load(open(path))
+        rec["cpu_s"] = int(ticks) / int(clk)
+        rec["wall_s"] = float(wall)
+    except ValueError:
+        rec["status"] = "bench printed no JSON"
 with open(out, "a") as f:
     f.write(json.dumps(rec) + "\n")
 EOF
@@ -228,7 +231,7 @@ measure() {
   take_sample "$spid"
   c1=$(cpu_total) t1=$(now)
   stop_pid "$spid" "$server"
-  if ((rc != 0)) || ! python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$json" 2>/dev/null; then
+  if ((rc != 0)); then
     say "$wl $server: bench failed ($rc): $(tail -n 2 "$work/bench.err" | tr '\n' ' ')"
     record "$wl" "$server" "$rep" "bench failed (exit $rc)"
     return
@@ -310,6 +313,12 @@ for wl in $workloads; do
   for ((rep = 1; rep <= REPS; rep++)); do
     say "$wl, repetition $rep/$REPS ($((SECONDS - started_at)) s so far)"
     for server in ${wl_servers[$wl]}; do
+      # asyncio needs ~15 s per 1000-member run (each join is announced to
+      # every member: 500,000 writes in Python) and sits near 0.1x anyway:
+      # one repetition is enough to fit the budget (ALL_REPS=1: every one).
+      if ((rep > 1)) && [[ -z ${ALL_REPS:-} && $server == py-chat && $wl == fanout1000* ]]; then
+        continue
+      fi
       # shellcheck disable=SC2086  # wl_args holds several options
       measure "$wl" "$server" "$rep" "${wl_mode[$wl]}" ${wl_args[$wl]}
     done
