@@ -211,8 +211,8 @@ measure() {
   [[ $mode == idle ]] && extra+=(--server-pid "$spid")
   local bench=("$netlab" bench "$mode" -H 127.0.0.1 -p "$sport" -d "$DURATION" --warmup "$WARMUP"
     --json "$@" "${extra[@]}")
-  { echo "taskset -c $server_cpu prlimit --nofile=$nofile:$nofile -- ${cmd[*]}"
-    echo "taskset -c $gen_cpu ${bench[*]}"; } |
+  { echo "taskset -c $server_cpu prlimit --nofile=$nofile:$nofile -- $(printf '%q ' "${cmd[@]}")"
+    echo "taskset -c $gen_cpu $(printf '%q ' "${bench[@]}")"; } |
     sed "s/ -p $sport / -p PORT /; s/--port $sport /--port PORT /; s/--server-pid $spid/--server-pid PID/" >>"$work/commands.txt"
   cpu_seen=()
   take_sample "$spid"
@@ -244,8 +244,10 @@ count_syscalls() {  # SERVER
   local server=$1 trace=$work/strace.$1 json=$work/strace.json tracee calls rc i
   if over_budget; then record syscalls "$server" 1 "skipped: over the ${BUDGET} s budget"; return; fi
   start_server "$server" strace -c -f -o "$trace" || { record syscalls "$server" 1 "server did not start"; return; }
-  timeout -k 5 $((${DURATION%.*} + 60)) taskset -c "$gen_cpu" \
-    "$netlab" bench rr -H 127.0.0.1 -p "$sport" -c 50 -d "$DURATION" --warmup 0 --json >"$json" 2>/dev/null
+  local bench=("$netlab" bench rr -H 127.0.0.1 -p "$sport" -c 50 -d "$DURATION" --warmup 0 --json)
+  { echo "taskset -c $server_cpu prlimit --nofile=$nofile:$nofile -- strace -c -f -o FILE $(printf '%q ' "${cmd[@]}")"
+    echo "taskset -c $gen_cpu $(printf '%q ' "${bench[@]}")"; } | sed "s/ -p $sport / -p PORT /" >>"$work/commands.txt"
+  timeout -k 5 $((${DURATION%.*} + 60)) taskset -c "$gen_cpu" "${bench[@]}" >"$json" 2>/dev/null
   rc=$?
   # Stop the traced server itself so strace writes its summary and exits.
   tracee=$(children_of "$spid" | head -n 1)
