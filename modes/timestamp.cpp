@@ -25,6 +25,17 @@ const std::string& ctime_now() {
   return cached;
 }
 
+const std::string& timestamp_prefix() {
+  thread_local std::time_t cached_at = -1;
+  thread_local std::string cached;
+  const std::time_t now = std::time(nullptr);
+  if (now != cached_at) {
+    cached = fmt::format("[{}] ", format_ctime(now));
+    cached_at = now;
+  }
+  return cached;
+}
+
 std::string timestamp_reply(std::string_view data) {
   std::string out;
   append_timestamp_reply(out, data);
@@ -32,12 +43,9 @@ std::string timestamp_reply(std::string_view data) {
 }
 
 void append_timestamp_reply(std::string& out, std::string_view data) {
-  const std::string& stamp = ctime_now();
-  out.reserve(out.size() + stamp.size() + data.size() + 4);  // + "[] " and the caller's '\n'
-  out += '[';
-  out += stamp;
-  out += "] ";
-  out += data;
+  const std::string& prefix = timestamp_prefix();
+  out.reserve(out.size() + prefix.size() + data.size() + 1);  // + the caller's '\n'
+  out.append(prefix).append(data);
 }
 
 }  // namespace netlab::modes

@@ -13,6 +13,8 @@ std::string format_ctime(std::time_t t);
 // ctime of now, formatted at most once per second per thread (the hot path of
 // every timestamp server).
 const std::string& ctime_now();
+// "[<ctime>] ", the reply prefix, cached the same way.
+const std::string& timestamp_prefix();
 
 std::string timestamp_reply(std::string_view data);
 // The same, appended to `out`: servers reuse one string per thread, so a

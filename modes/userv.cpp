@@ -43,11 +43,10 @@ void serve_datagrams(net::Socket& socket, const net::AccessList& access, net::Da
       continue;
     }
     if (n == 0) return;  // drained
-    // "[<ctime>] " once per batch; each reply is this prefix plus the
-    // datagram's own bytes, sent from where they were received.
-    prefix.assign("[");
-    prefix += ctime_now();
-    prefix += "] ";
+    // Each reply is "[<ctime>] " plus the datagram's own bytes, sent from
+    // where they were received. A copy of the prefix: it must not change
+    // under the queued replies if the second turns while they are built.
+    prefix = timestamp_prefix();
     for (unsigned i = 0; i < static_cast<unsigned>(n); ++i) {
       const net::Address& from = batch.sender(i);
       if (!access.permits(from)) {
