@@ -126,7 +126,9 @@ server_args() {  # SERVER MODE
   case $1:$2 in
     redis:rr | redis:idle) printf '%s\n' --payload PING ;;
     redis:fanout) printf '%s\n' --protocol redis ;;
-    *chat*:idle) printf '%s\n' --payload "idle bench" ;;  # a login line: success, then reuse
+    # Real members: each logs in with its own name to its own room, so no
+    # join notice piles up in anyone's queue.
+    *chat*:idle) printf '%s\n' --payload 'm{n} r{n}' ;;
   esac
 }
 
@@ -286,12 +288,10 @@ for m in 100 1000; do
     wl_mode[fanout${m}w$w]=fanout wl_args[fanout${m}w$w]="-c $m --window $w" wl_servers[fanout${m}w$w]=$chats
   done
 done
-# idle: one request line per connection. The chat-server is not in it by
-# default: every connection would log in with the same name, so all but one
-# stay unlogged ("reuse") and their RSS is only a lower bound for a member's.
-# IDLE_SERVERS="... chat-server limit-chat" adds it anyway.
+# idle: one request line per connection; for the chat servers a login
+# (bench idle numbers each connection's payload, see server_args).
 wl_mode[idle]=idle wl_args[idle]="-c $IDLE_CONNS --hold $IDLE_HOLD"
-wl_servers[idle]=${IDLE_SERVERS:-"tserv-reactor limit-tserv redis py-asyncio"}
+wl_servers[idle]=${IDLE_SERVERS:-"tserv-reactor limit-tserv redis py-asyncio chat-server"}
 workloads=${WORKLOADS:-$workloads}
 
 {

@@ -27,8 +27,8 @@ NOTES = """\
 - Noise: the machine has two CPUs and the run shares them with anything else
   running; interleaving and per-repetition ratios cancel slow drifts, not
   bursts. *server CPU/op* is the steadier figure when the load average is high.
-- idle: the chat-server is only included with IDLE_SERVERS=...; its idle
-  connections are then pre-login ones (a lower bound for a member).
+- idle: chat-server connections are logged-in members, each in a room of its
+  own (`--payload 'm{n} r{n}'`), so the figure includes a room per member.
 - syscalls: one repetition under `strace -c -f` on the server (no warmup), all
   system calls of the whole run (accepts and setup included) divided by the
   requests the generator completed; strace slows the server, not the count.
@@ -170,8 +170,8 @@ def targets(res):
           res.ratio("fanout1000w16", "chat-server", "redis"), lambda x: x >= 1.15)
     check("idle: tserv RSS ≤ 1.0 KiB/conn", res.value("idle", "tserv-reactor"),
           lambda x: x <= 1.0, "kib")
-    check("idle: chat-server RSS ≤ 1.5 KiB/conn (if measured: pre-login connections, a lower "
-          "bound)", res.value("idle", "chat-server"),
+    check("idle: chat-server RSS ≤ 1.5 KiB/conn (logged-in members, a room each)",
+          res.value("idle", "chat-server"),
           lambda x: x <= 1.5, "kib")
     check("rr50 under strace: tserv reactor ≤ 2.1 syscalls/request",
           res.value("syscalls", "tserv-reactor"), lambda x: x <= 2.1, "calls")

@@ -93,6 +93,8 @@ CLI::App* add_mode(CLI::App* bench, const char* name, const char* about, size_t 
   const bool fanout = std::string_view(name) == "fanout";
   sub->add_option("--payload", opts->payload,
                   fanout ? "Not used by fanout (its messages are sequence numbers)"
+                  : idle ? "Request line, sent with a \\n appended; {n} becomes a number unique "
+                           "to each connection"
                          : "Request line, sent with a \\n appended")
       ->check(CLI::Validator(
           [](std::string& v) -> std::string {

@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include <optional>
 #include <sstream>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "modes/bench_connect.hpp"
@@ -31,6 +33,21 @@ constexpr int kMaxEvents = 256;
 // connections the run opens; overflowing costs a one-second SYN retransmit.
 constexpr size_t kMaxInFlight = 64;
 constexpr uint64_t kRetryDelayNs = 10'000'000;
+
+// "{n}" in the payload becomes a number unique across threads, so servers
+// that need distinct lines can be measured too (chat-server logins:
+// --payload 'm{n} r{n}', one member per room so no join notice piles up).
+std::atomic<uint64_t> next_number{0};
+std::string expand_number(const std::string& request) {
+  if (request.find("{n}") == std::string::npos) return request;
+  const std::string number = std::to_string(next_number++);
+  std::string out = request;
+  for (size_t at = out.find("{n}"); at != std::string::npos; at = out.find("{n}", at)) {
+    out.replace(at, 3, number);
+    at += number.size();
+  }
+  return out;
+}
 
 uint64_t read_rss_kib(pid_t pid) {
   const std::string path = fmt::format("/proc/{}/status", pid);
@@ -127,7 +144,8 @@ class IdleWorker {
     c.state = State::kAwaiting;
     c.sent = now_ns();
     // A fresh socket's buffer always takes one short line.
-    if (c.socket.send(request_.data(), request_.size()) != static_cast<ssize_t>(request_.size())) {
+    const std::string request = expand_number(request_);
+    if (c.socket.send(request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
       drop(i);
     }
   }

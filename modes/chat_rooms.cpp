@@ -59,7 +59,7 @@ void RoomDirectory::leave(MemberId id) {
     auto& list = room->second.members;
     list.erase(std::remove(list.begin(), list.end(), id), list.end());
     if (list.empty()) {
-      if (room->second.history.empty()) {
+      if (!room->second.history || room->second.history->empty()) {
         rooms_.erase(room);
       } else {
         // Most recently emptied last; one entry per room, so a busy room
@@ -112,17 +112,19 @@ void RoomDirectory::record(std::string_view room, std::string line) {
   auto it = rooms_.find(room);
   if (it == rooms_.end() || it->second.members.empty()) return;  // only members speak
   Room& r = it->second;
+  if (!r.history) r.history = std::make_unique<std::deque<std::string>>();
+  auto& history = *r.history;
   r.history_bytes += line.size();
-  r.history.push_back(std::move(line));
-  while (r.history.size() > history_limit_ || r.history_bytes > kMaxHistoryBytes) {
-    r.history_bytes -= r.history.front().size();
-    r.history.pop_front();
+  history.push_back(std::move(line));
+  while (history.size() > history_limit_ || r.history_bytes > kMaxHistoryBytes) {
+    r.history_bytes -= history.front().size();
+    history.pop_front();
   }
 }
 
 const std::deque<std::string>& RoomDirectory::history(std::string_view room) const {
   auto it = rooms_.find(room);
-  return it == rooms_.end() ? kNoHistory : it->second.history;
+  return it == rooms_.end() || !it->second.history ? kNoHistory : *it->second.history;
 }
 
 }  // namespace netlab::modes::chat

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -63,7 +64,10 @@ class RoomDirectory {
  private:
   struct Room {
     std::vector<MemberId> members;
-    std::deque<std::string> history;
+    // Allocated on the first line said: an empty std::deque already holds
+    // ~600 bytes, which would be most of an idle member's cost when members
+    // sit in rooms of their own.
+    std::unique_ptr<std::deque<std::string>> history;
     size_t history_bytes = 0;
   };
   void forget_old_idle_rooms();

@@ -334,6 +334,26 @@ TEST(BenchIdle, OpensAnswersHoldsAndReportsServerRss) {
   EXPECT_EQ(tserv.proc.terminate(), 0);
 }
 
+TEST(BenchIdle, NumbersEachConnectionsPayloadSoChatLoginsAreDistinct) {
+  Server chat({"chat-server", "--port", "0", "-q"});
+  ASSERT_NE(chat.port, 0);
+  Client watcher = Client::tcp("127.0.0.1", chat.port);
+  ASSERT_TRUE(watcher.send("watcher lobby\n"));
+  ASSERT_EQ(watcher.read_lines(1), "success\n");
+  // Every {n} in the line becomes the same number: "u3x3 lobby".
+  BenchRun run({"idle", "127.0.0.1", std::to_string(chat.port), "-c", "5", "--hold", "0.2",
+                "--payload", "u{n}x{n} lobby"});
+  expect_sound(run, "idle");
+  // Five distinct members joined: without the numbering, four would get
+  // "reuse" and never join.
+  const std::string joins = watcher.read_lines(5);
+  for (int i = 0; i < 5; ++i) {
+    const std::string n = std::to_string(i);
+    EXPECT_NE(joins.find("* u" + n + "x" + n + " joined lobby\n"), std::string::npos) << joins;
+  }
+  EXPECT_EQ(chat.proc.terminate(), 0);
+}
+
 TEST(BenchIdle, ConnectionsTheServerDropsAreErrors) {
   // --one-shot answers once and closes: the hold then loses every connection.
   Server tserv({"tserv", "--port", "0", "-q", "--one-shot"});
