@@ -1,6 +1,7 @@
 #!/bin/sh
-# The live demo behind `make run`: a TCP and a UDP timestamp server, each
-# talked to by netlab's own client from a script, with the transcript shown.
+# The live demo behind `make run`: TCP and UDP timestamp servers, cmdserv and
+# chat, each talked to by netlab's own clients from a script with the
+# transcript shown, then a one-second netlab bench against the TCP server.
 set -eu
 NETLAB=${NETLAB:-build/netlab}
 tmp=$(mktemp -d)
@@ -80,9 +81,15 @@ wait $!
 say "what alice saw"
 cat "$tmp/alice.out"
 
+say "Load: netlab bench rr -c 50 -d 1 127.0.0.1 $port (the tserv above, one second)"
+tserv_lines=$(wc -l <"$tmp/tserv.log")
+"$NETLAB" bench rr -c 50 -d 1 --warmup 0.2 127.0.0.1 "$port"
+
 say "Stopping the servers with SIGTERM (a clean stop, exit 0)"
 for p in $pids; do kill -TERM "$p"; done
 for p in $pids; do wait "$p"; done
 pids=""
 say "Server logs (-v)"
-cat "$tmp/tserv.log" "$tmp/userv.log" "$tmp/cmdserv.log" "$tmp/chat-server.log"
+head -n "$tserv_lines" "$tmp/tserv.log"
+echo "netlab tserv: ... $(($(wc -l <"$tmp/tserv.log") - tserv_lines)) more lines (the bench's 50 connections, then shutting down)"
+cat "$tmp/userv.log" "$tmp/cmdserv.log" "$tmp/chat-server.log"
