@@ -3,7 +3,8 @@
 // hot loop works on it directly rather than through net::EventLoop, whose
 // std::function handlers would cost more per request than the generator may
 // spend (it must outrun the server it measures). Connections are named by
-// their index, stored in the event's data.
+// their index, stored in the event's data. Its calls are traced like
+// EventLoop's (--trace=all).
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -11,11 +12,14 @@
 #include <cstdint>
 #include <system_error>
 
+#include "net/trace.hpp"
+
 namespace netlab::modes::bench {
 
 class Epoll {
  public:
   Epoll() : fd_(epoll_create1(EPOLL_CLOEXEC)) {
+    if (net::Trace::all()) net::Trace::epoll_create(fd_);
     if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "cannot create epoll");
   }
   ~Epoll() { ::close(fd_); }
@@ -26,9 +30,13 @@ class Epoll {
   void modify(int fd, uint32_t events, uint32_t index) {
     control(EPOLL_CTL_MOD, fd, events, index);
   }
-  void remove(int fd) { epoll_ctl(fd_, EPOLL_CTL_DEL, fd, nullptr); }
+  void remove(int fd) {
+    const int rc = epoll_ctl(fd_, EPOLL_CTL_DEL, fd, nullptr);
+    if (net::Trace::all()) net::Trace::epoll_ctl(fd_, EPOLL_CTL_DEL, fd, 0, rc);
+  }
   int wait(epoll_event* events, int max, int timeout_ms) {
     const int n = epoll_wait(fd_, events, max, timeout_ms);
+    if (net::Trace::all()) net::Trace::epoll_wait(fd_, timeout_ms, n);
     return n < 0 ? 0 : n;  // EINTR: just another wakeup
   }
 
@@ -37,8 +45,9 @@ class Epoll {
     epoll_event ev{};
     ev.events = events;
     ev.data.u32 = index;
-    if (epoll_ctl(fd_, op, fd, &ev) < 0)
-      throw std::system_error(errno, std::generic_category(), "epoll_ctl");
+    const int rc = epoll_ctl(fd_, op, fd, &ev);
+    if (net::Trace::all()) net::Trace::epoll_ctl(fd_, op, fd, events, rc);
+    if (rc < 0) throw std::system_error(errno, std::generic_category(), "epoll_ctl");
   }
   int fd_;
 };

@@ -324,6 +324,26 @@ TEST(Trace, AllAddsTheEventLoopsCalls) {
   EXPECT_EQ(found[2].groups[1], found[0].groups[1]);
 }
 
+TEST(Trace, BenchShowsItsConnectionsAndItsOwnEpollCalls) {
+  Server server(server_args({"tserv", "-q"}));
+  ASSERT_NE(server.port, 0);
+  Process bench({"bench", "rr", "127.0.0.1", std::to_string(server.port), "-c", "1", "-d", "0.05",
+                 "--warmup", "0", "--trace=all", "--json"});
+  ASSERT_EQ(bench.wait_exit(), 0) << bench.err();
+  const auto lines = trace_lines(bench.err());
+  // The generator runs on its own bare epoll loop, traced like EventLoop.
+  const auto found = in_order(
+      lines,
+      {"epoll_create1\\(EPOLL_CLOEXEC\\) = fd " + kFd,
+       "socket\\(AF_INET, SOCK_STREAM\\) = fd " + kFd,
+       "connect\\(fd \\d+, 127\\.0\\.0\\.1:" + std::to_string(server.port) + "\\) = .*",
+       R"(epoll_ctl\(fd (\d+), EPOLL_CTL_ADD, fd \d+, .*\))",
+       R"(epoll_wait\(fd (\d+), .*\) = \d+ ready)", R"(send\(fd \d+, 6 bytes "hello\\n"\) = 6)",
+       R"(recv\(fd \d+, \d+\) = \d+ bytes "\[.*)"});
+  ASSERT_EQ(found.size(), 7u) << bench.err();
+  EXPECT_EQ(server.proc.terminate(), 0);
+}
+
 TEST(Trace, PlainTraceHidesEagain) {
   Server server(server_args({"tserv", "--trace"}));
   ASSERT_NE(server.port, 0);
