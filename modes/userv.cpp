@@ -36,12 +36,9 @@ void serve_datagrams(net::Socket& socket, const net::AccessList& access, net::Da
                      std::string& prefix) {
   for (int round = 0; round < kMaxBatchesPerWakeup; ++round) {
     const int n = batch.receive(socket);
-    if (n < 0) {
-      // Not EAGAIN: e.g. an ICMP error queued by an earlier reply. It
-      // concerns one peer, never the server.
-      if (errno == EINTR) continue;
-      continue;
-    }
+    // n < 0 is not EAGAIN: EINTR, or an ICMP error queued by an earlier
+    // reply, which concerns one peer, never the server. Try again.
+    if (n < 0) continue;
     if (n == 0) return;  // drained
     // Each reply is "[<ctime>] " plus the datagram's own bytes, sent from
     // where they were received. A copy of the prefix: it must not change

@@ -42,6 +42,8 @@ struct ConnectionOptions {
 class Connection : private EventLoop::Flushable {
  public:
   using Id = uint64_t;
+  // `message` is valid only during the call: it may point into the
+  // thread's read scratch space, which the next read overwrites.
   using MessageHandler = std::function<void(Connection&, std::string_view message)>;
   using Handler = std::function<void(Connection&)>;
   enum class State { kOpen, kDraining, kClosed };
