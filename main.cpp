@@ -52,11 +52,10 @@ int main(int argc, char** argv) {
   netlab::modes::add_global_trace_options(app);
 
   netlab::modes::Runner runner;
-  for (auto register_mode :
-       {netlab::modes::register_tserv, netlab::modes::register_tclnt, netlab::modes::register_userv,
-        netlab::modes::register_uclnt, netlab::modes::register_cmdserv,
-        netlab::modes::register_chat_server, netlab::modes::register_chat_client,
-        netlab::modes::register_bench}) {
+  for (auto register_mode : {netlab::modes::register_tserv, netlab::modes::register_tclnt,
+                             netlab::modes::register_userv, netlab::modes::register_uclnt,
+                             netlab::modes::register_cmdserv, netlab::modes::register_chat_server,
+                             netlab::modes::register_chat_client, netlab::modes::register_bench}) {
     register_mode(app, runner);
   }
 

@@ -165,9 +165,11 @@ TEST(BenchRr, ClosedPortIsOneLineErrorAndExit1) {
 TEST(BenchRr, StopsEarlyOnSigintAndReportsWhatItMeasured) {
   Server tserv({"tserv", "--port", "0", "-q"});
   ASSERT_NE(tserv.port, 0);
+  // --trace (on stderr) shows when the first reply has arrived: a request
+  // has completed, so the report must count it.
   Process p({"bench", "rr", "127.0.0.1", std::to_string(tserv.port), "-c", "2", "-d", "60",
-             "--warmup", "0", "--json"});
-  std::this_thread::sleep_for(1s);  // not a timing test: only lets some requests complete
+             "--warmup", "0", "--json", "--trace"});
+  ASSERT_TRUE(p.wait_for_stderr(std::regex(R"(recv\(fd \d+, \d+\) = \d+ bytes "\[)"))) << p.err();
   ASSERT_TRUE(p.signal(SIGINT));
   ASSERT_EQ(p.wait_exit(kBenchTimeout), 0) << p.err();
   const Report r(p.out());
