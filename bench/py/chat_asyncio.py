@@ -6,7 +6,6 @@ first line 'NAME [ROOM]' -> 'success' ('reuse' if taken), the room gets
 Usage: python3 chat_asyncio.py PORT
 """
 import asyncio
-import socket
 
 import common
 
@@ -92,16 +91,5 @@ async def serve_member(reader, writer):
         writer.close()
 
 
-async def main():
-    port = common.port_arg()
-    common.exit_on_signals()
-    server = await asyncio.start_server(serve_member, common.HOST, port,
-                                        limit=common.MAX_LINE + 2,
-                                        backlog=socket.SOMAXCONN)
-    common.announce(server.sockets[0].getsockname()[1])
-    async with server:
-        await server.serve_forever()
-
-
 if __name__ == "__main__":
-    asyncio.run(main())
+    common.serve_tcp_forever(serve_member)

@@ -3,8 +3,10 @@
 They reproduce the tutorial's designs (SocketServer threads, asyncio) with
 netlab's wire format, so compare.sh can put a number on what the C++ buys.
 """
+import asyncio
 import os
 import signal
+import socket
 import sys
 import time
 
@@ -50,3 +52,17 @@ def strip_eol(raw):
 def stamp(data):
     """The tutorial's reply, '[<ctime>] <data>', ctime from time.ctime()."""
     return b"[" + time.ctime().encode() + b"] " + data
+
+
+def serve_tcp_forever(handler):
+    """Runs an asyncio stream server on PORT (argv[1]) with handler(reader,
+    writer) per client, announced like netlab's, until SIGTERM/SIGINT."""
+    async def main():
+        port = port_arg()
+        exit_on_signals()
+        server = await asyncio.start_server(handler, HOST, port, limit=MAX_LINE + 2,
+                                            backlog=socket.SOMAXCONN)
+        announce(server.sockets[0].getsockname()[1])
+        async with server:
+            await server.serve_forever()
+    asyncio.run(main())

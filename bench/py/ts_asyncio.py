@@ -2,7 +2,6 @@
 each line answered with '[<ctime>] <line>\\n'.  Usage: python3 ts_asyncio.py PORT
 """
 import asyncio
-import socket
 
 import common
 
@@ -30,16 +29,5 @@ async def serve_client(reader, writer):
         writer.close()
 
 
-async def main():
-    port = common.port_arg()
-    common.exit_on_signals()
-    server = await asyncio.start_server(serve_client, common.HOST, port,
-                                        limit=common.MAX_LINE + 2,
-                                        backlog=socket.SOMAXCONN)
-    common.announce(server.sockets[0].getsockname()[1])
-    async with server:
-        await server.serve_forever()
-
-
 if __name__ == "__main__":
-    asyncio.run(main())
+    common.serve_tcp_forever(serve_client)
