@@ -3,8 +3,8 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
-DEBS       := cmake g++ make libcli11-dev libfmt-dev libgtest-dev libgmock-dev libreadline-dev \
-              python3 netcat-openbsd bash-completion zsh fish help2man
+DEBS       := cmake g++ make libcli11-dev libfmt-dev libgtest-dev libgmock-dev libreadline-dev libhiredis-dev \
+              python3 netcat-openbsd bash-completion zsh fish help2man redis-server pkg-config
 
 .PHONY: all deps build build-asan run test test-release check-sanitize install bench clean
 

@@ -1,11 +1,15 @@
 #include "modes/chat_room_server.hpp"
 
+#include <deque>
 #include <limits>
 #include <memory>
+#include <set>
 #include <unordered_map>
 #include <variant>
 #include <vector>
 
+#include "modes/chat_bus.hpp"
+#include "modes/chat_cluster_bus.hpp"
 #include "modes/chat_protocol.hpp"
 #include "modes/chat_rooms.hpp"
 #include "modes/timestamp.hpp"
@@ -22,8 +26,11 @@ namespace {
 constexpr auto kShutdownGrace = std::chrono::seconds(2);
 // fds kept back from --max-clients' default for listeners, epoll, signalfd, logs.
 constexpr long kReservedFds = 32;
+// Lines a client may send while the cluster answers for it (a login, a
+// /join, /who ...): held in order, but not without bound.
+constexpr size_t kMaxHeldBytes = 1024 * 1024;
 
-class RoomServer {
+class RoomServer final : private BusDelivery {
  public:
   RoomServer(const RoomServerOptions& o, net::Listener& listener)
       : o_(o),
@@ -34,6 +41,12 @@ class RoomServer {
     if (max_clients_ == 0) {
       const long fds = net::raise_fd_limit();
       max_clients_ = fds > 2 * kReservedFds ? static_cast<size_t>(fds - kReservedFds) : 16;
+    }
+    BusDelivery& delivery = *this;
+    if (o.cluster) {
+      bus_ = std::make_unique<ClusterBus>(loop_, rooms_, delivery, *o.cluster);
+    } else {
+      bus_ = std::make_unique<LocalBus>(rooms_, delivery);
     }
     loop_.on_stop_signal([this](int) { shut_down(); });
   }
@@ -48,6 +61,10 @@ class RoomServer {
     std::unique_ptr<net::Connection> conn;
     bool logged_in = false;
     net::EventLoop::TimerId login_timer = 0;
+    // While the bus answers a request of this client's, its next lines wait.
+    bool waiting = false;
+    std::deque<std::string> held;
+    size_t held_bytes = 0;
   };
 
   // ---- connections ---------------------------------------------------------
@@ -108,19 +125,32 @@ class RoomServer {
       const std::string room = m->room;
       const std::string notice = left_notice(m->name, room);
       net::Log::debug("{}", notice.substr(2));
-      rooms_.leave(id);
-      broadcast(room, wire(notice));
+      leave(id);
+      broadcast(room, notice);
     }
     net::Log::debug("{} disconnected", it->second.conn->peer().to_string());
     clients_.erase(it);
     drop_slow_members();
-    if (shutting_down_ && clients_.empty()) loop_.stop();
+    if (shutting_down_ && clients_.empty()) finish_shutdown();
+  }
+
+  // Out of the room here, and its name given back to the cluster.
+  void leave(MemberId id) {
+    const auto* m = rooms_.find(id);
+    const std::string room = m->room;
+    const std::string name = m->name;
+    rooms_.leave(id);
+    bus_->release(room, name);
   }
 
   // ---- protocol ------------------------------------------------------------
 
   void on_line(MemberId id, std::string_view line) {
     Client& c = clients_.at(id);
+    if (c.waiting) {
+      hold(id, c, line);
+      return;
+    }
     if (!c.logged_in) {
       login(id, c, line);
       return;
@@ -136,10 +166,10 @@ class RoomServer {
         quit(id, c);
         break;
       case Command::Kind::kWho:
-        send_to(id, wire(who(m->room)));
+        who(id, m->room);
         break;
       case Command::Kind::kRooms:
-        send_to(id, wire(room_list()));
+        room_list(id);
         break;
       case Command::Kind::kJoin:
         join_room(id, std::string(cmd.target));
@@ -165,25 +195,81 @@ class RoomServer {
       return;
     }
     auto& login = std::get<Login>(parsed);
-    if (rooms_.join(id, login.name, login.room) == JoinResult::kNameTaken) {
-      send_to(id, wire(kReuse));  // the client may try another name
+    claim(id, login.room, login.name, [this, id, login](bool claimed) {
+      Client* c = client(id);
+      if (!claimed) {
+        send_to(id, wire(kReuse));  // the client may try another name
+        return;
+      }
+      if (rooms_.join(id, login.name, login.room) == JoinResult::kNameTaken)
+        return;  // held by claim()
+      c->logged_in = true;
+      if (c->login_timer != 0) loop_.cancel(c->login_timer);
+      c->login_timer = 0;
+      send_to(id, wire(kSuccess));
+      for (const auto& line : rooms_.history(login.room)) send_to(id, wire(line));
+      net::Log::debug("{} joined {} from {}", login.name, login.room, c->conn->peer().to_string());
+      broadcast(login.room, joined_notice(login.name, login.room), id);
+    });
+  }
+
+  // Takes `name` in `room` for the client, here and on the bus, then calls
+  // done(claimed) with the client still there. The client's further lines
+  // wait meanwhile; a name being claimed counts as taken for everyone else.
+  void claim(MemberId id, const std::string& room, const std::string& name,
+             std::function<void(bool claimed)> done) {
+    const std::string key = room + ' ' + name;
+    if (rooms_.find_in_room(room, name) || claiming_.count(key) != 0) {
+      done(false);
       return;
     }
-    c.logged_in = true;
-    if (c.login_timer != 0) loop_.cancel(c.login_timer);
-    c.login_timer = 0;
-    send_to(id, wire(kSuccess));
-    for (const auto& line : rooms_.history(login.room)) send_to(id, wire(line));
-    net::Log::debug("{} joined {} from {}", login.name, login.room, c.conn->peer().to_string());
-    broadcast(login.room, wire(joined_notice(login.name, login.room)), id);
+    claiming_.insert(key);
+    clients_.at(id).waiting = true;
+    bus_->claim(room, name, [this, id, room, name, key, done = std::move(done)](bool claimed) {
+      claiming_.erase(key);
+      if (client(id) == nullptr) {  // gone meanwhile
+        if (claimed) bus_->release(room, name);
+        return;
+      }
+      done(claimed);
+      resume(id);
+    });
+  }
+
+  Client* client(MemberId id) {
+    auto it = clients_.find(id);
+    return it == clients_.end() ? nullptr : &it->second;
+  }
+
+  void hold(MemberId id, Client& c, std::string_view line) {
+    c.held_bytes += line.size();
+    if (c.held_bytes > kMaxHeldBytes) {
+      c.held.clear();
+      send_to(id, wire("error: too much input while waiting for the cluster"));
+      c.conn->close_after_flush();
+      return;
+    }
+    c.held.emplace_back(line);
+  }
+
+  // The bus has answered: the lines the client sent meanwhile, in order.
+  void resume(MemberId id) {
+    Client* c = client(id);
+    if (c == nullptr) return;
+    c->waiting = false;
+    while (c != nullptr && !c->waiting && !c->held.empty() && c->conn->is_open()) {
+      const std::string line = std::move(c->held.front());
+      c->held.pop_front();
+      c->held_bytes -= line.size();
+      on_line(id, line);
+      c = client(id);
+    }
     drop_slow_members();
   }
 
   void say(MemberId id, const RoomDirectory::Member& m, std::string_view text) {
     if (trim(text).empty()) return;  // blank lines are not broadcast
-    std::string line = format_message(ctime_now(), m.name, text);
-    broadcast(m.room, wire(line), id);
-    rooms_.record(m.room, std::move(line));
+    bus_->publish(m.room, format_message(ctime_now(), m.name, text), id, ChatBus::Kind::kMessage);
   }
 
   void quit(MemberId id, Client& c) {
@@ -191,8 +277,8 @@ class RoomServer {
       const std::string room = m->room;
       const std::string notice = left_notice(m->name, room);
       net::Log::debug("{}", notice.substr(2));
-      rooms_.leave(id);
-      broadcast(room, wire(notice));
+      leave(id);
+      broadcast(room, notice);
     }
     send_to(id, wire(kQuit));
     c.conn->close_after_flush();
@@ -210,15 +296,22 @@ class RoomServer {
       send_to(id, wire(kSuccess));
       return;
     }
-    if (rooms_.move(id, room) == JoinResult::kNameTaken) {
-      send_to(id, wire(kReuse));
-      return;
-    }
-    broadcast(old_room, wire(left_notice(name, old_room)));
-    send_to(id, wire(kSuccess));
-    for (const auto& line : rooms_.history(room)) send_to(id, wire(line));
-    broadcast(room, wire(joined_notice(name, room)), id);
-    net::Log::debug("{} moved from {} to {}", name, old_room, room);
+    claim(id, room, name, [this, id, room, name, old_room](bool claimed) {
+      if (!claimed || rooms_.find(id) == nullptr) {  // taken, or dropped meanwhile
+        if (claimed)
+          bus_->release(room, name);
+        else
+          send_to(id, wire(kReuse));
+        return;
+      }
+      rooms_.move(id, room);
+      bus_->release(old_room, name);
+      broadcast(old_room, left_notice(name, old_room));
+      send_to(id, wire(kSuccess));
+      for (const auto& line : rooms_.history(room)) send_to(id, wire(line));
+      broadcast(room, joined_notice(name, room), id);
+      net::Log::debug("{} moved from {} to {}", name, old_room, room);
+    });
   }
 
   void private_message(MemberId id, const RoomDirectory::Member& m, const Command& cmd) {
@@ -226,28 +319,69 @@ class RoomServer {
       send_to(id, wire("error: usage: /msg USER TEXT"));
       return;
     }
-    const auto to = rooms_.find_in_room(m.room, cmd.target);
-    if (!to) {
-      send_to(id, wire(fmt::format("error: no user {} in {}", cmd.target, m.room)));
-      return;
-    }
-    send_to(*to, wire(format_private(ctime_now(), m.name, cmd.text)));
+    std::string line = format_private(ctime_now(), m.name, cmd.text);
+    if (deliver_private(m.room, cmd.target, line)) return;
+    // Not on this node: perhaps on another one.
+    std::string missing = fmt::format("error: no user {} in {}", cmd.target, m.room);
+    clients_.at(id).waiting = true;
+    bus_->send_private(m.room, std::string(cmd.target), std::move(line),
+                       [this, id, missing = std::move(missing)](bool found) {
+                         if (!found) send_to(id, wire(missing));
+                         resume(id);
+                       });
   }
 
-  std::string who(const std::string& room) const {
-    std::string out = fmt::format("* members of {}:", room);
+  void who(MemberId id, const std::string& room) {
+    clients_.at(id).waiting = true;
+    bus_->who(room, [this, id, room](std::vector<std::string> names) {
+      std::string out = fmt::format("* members of {}:", room);
+      for (const auto& n : names) {
+        out += ' ';
+        out += n;
+      }
+      send_to(id, wire(out));
+      resume(id);
+    });
+  }
+
+  void room_list(MemberId id) {
+    clients_.at(id).waiting = true;
+    bus_->rooms([this, id](const ChatBus::RoomCounts& rooms) {
+      std::string out = "* rooms:";
+      for (const auto& [name, count] : rooms) out += fmt::format(" {} ({})", name, count);
+      send_to(id, wire(out));
+      resume(id);
+    });
+  }
+
+  // ---- BusDelivery -----------------------------------------------------------
+
+  void deliver(const std::string& room, std::string_view line, MemberId except,
+               bool record) override {
+    // Formatted once; every member gets the same bytes.
+    const std::string bytes = wire(line);
     for (MemberId m : rooms_.members(room)) {
-      out += ' ';
-      out += rooms_.find(m)->name;
+      if (m != except) send_to(m, bytes);
     }
-    return out;
+    if (record) rooms_.record(room, std::string(line));
   }
 
-  std::string room_list() const {
-    std::string out = "* rooms:";
-    for (const auto& [name, count] : rooms_.rooms()) out += fmt::format(" {} ({})", name, count);
-    return out;
+  bool deliver_private(const std::string& room, std::string_view user,
+                       std::string_view line) override {
+    const auto to = rooms_.find_in_room(room, user);
+    if (!to) return false;
+    send_to(*to, wire(line));
+    return true;
   }
+
+  void notify_all(std::string_view line) override {
+    const std::string bytes = wire(line);
+    for (auto& [id, c] : clients_) {
+      if (c.logged_in) send_to(id, bytes);
+    }
+  }
+
+  void end_of_remote_delivery() override { drop_slow_members(); }
 
   // ---- output --------------------------------------------------------------
 
@@ -278,11 +412,9 @@ class RoomServer {
     if (conn.is_open() && conn.output_size() > o_.max_queue) slow_.push_back(id);
   }
 
-  // The message was formatted once by the caller; every member gets the same bytes.
-  void broadcast(const std::string& room, const std::string& bytes, MemberId except = 0) {
-    for (MemberId m : rooms_.members(room)) {
-      if (m != except) send_to(m, bytes);
-    }
+  // A notice for the room, on every node.
+  void broadcast(const std::string& room, std::string_view line, MemberId except = 0) {
+    bus_->publish(room, line, except, ChatBus::Kind::kNotice);
   }
 
   void drop_slow_members() {
@@ -299,8 +431,8 @@ class RoomServer {
       if (const auto* m = rooms_.find(id)) {
         const std::string room = m->room;
         const std::string notice = left_notice(m->name, room, "too slow");
-        rooms_.leave(id);
-        broadcast(room, wire(notice));
+        leave(id);
+        broadcast(room, notice);
       }
       conn.close();
     }
@@ -316,8 +448,14 @@ class RoomServer {
       c.conn->send(notice);
       c.conn->close_after_flush();
     }
-    if (clients_.empty()) loop_.stop();
+    if (clients_.empty()) finish_shutdown();
     loop_.run_after(kShutdownGrace, [this] { loop_.stop(); });
+  }
+
+  // Every client is gone: the bus says goodbye (a cluster node removes
+  // itself from Redis), then the loop ends.
+  void finish_shutdown() {
+    bus_->shut_down([this] { loop_.stop(); });
   }
 
   const RoomServerOptions& o_;
@@ -326,6 +464,8 @@ class RoomServer {
   net::Acceptor acceptor_;
   std::unordered_map<MemberId, Client> clients_;
   std::vector<MemberId> slow_;
+  std::set<std::string> claiming_;  // "ROOM NAME" being claimed on the bus
+  std::unique_ptr<ChatBus> bus_;
   MemberId next_id_ = 1;
   size_t max_clients_ = 0;
   bool shutting_down_ = false;
@@ -334,6 +474,7 @@ class RoomServer {
 
 int run_room_server(const RoomServerOptions& options) {
   net::raise_fd_limit();
+  if (options.cluster) ClusterBus::check_reachable(*options.cluster);
   net::Listener listener = net::Listener::open(options.endpoint, net::Transport::kTcp);
   RoomServer server(options, listener);
   listener.announce();

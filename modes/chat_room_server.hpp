@@ -2,7 +2,9 @@
 // chat-server --mode room: many members, many rooms, one epoll loop.
 #include <chrono>
 #include <cstddef>
+#include <optional>
 
+#include "modes/chat_cluster_bus.hpp"
 #include "net/cidr.hpp"
 #include "net/endpoint.hpp"
 #include "net/line_codec.hpp"
@@ -18,6 +20,7 @@ struct RoomServerOptions {
   size_t max_clients = 0;          // 0: what RLIMIT_NOFILE allows
   double login_timeout_s = 30;     // 0: none
   net::AccessList access;
+  std::optional<ClusterOptions> cluster;  // set: one node of a cluster (--cluster)
 };
 
 int run_room_server(const RoomServerOptions& options);

@@ -8,6 +8,7 @@
 #include "modes/chat_room_server.hpp"
 #include "modes/cli_options.hpp"
 #include "modes/modes.hpp"
+#include "modes/redis_url.hpp"
 
 namespace netlab::modes {
 
@@ -28,6 +29,7 @@ namespace {
 struct Options {
   chat::ChatMode mode = chat::ChatMode::kRoom;
   chat::RoomServerOptions room;
+  std::string cluster_prefix = "netlab";
   LogOptions log;
 };
 
@@ -83,14 +85,47 @@ void register_chat_server(CLI::App& app, Runner& runner) {
       ->type_name("BYTES")
       ->capture_default_str()
       ->group("Chat");
+  sub->add_option_function<std::string>(
+         "--cluster",
+         [opts](const std::string& url) {
+           std::string why;
+           auto parsed = chat::parse_redis_url(url, why);
+           if (!parsed) throw CLI::ValidationError("--cluster", url + ": " + why);
+           if (!opts->room.cluster) opts->room.cluster.emplace();
+           opts->room.cluster->url = *parsed;
+         },
+         "Serve the rooms together with other nodes through Redis pub/sub (room mode)")
+      ->type_name("redis://HOST:PORT[/DB]")
+      ->group("Cluster");
+  sub->add_option_function<std::string>(
+         "--cluster-prefix",
+         [opts](const std::string& prefix) {
+           if (prefix.empty() || prefix.find_first_of(" \t\r\n") != std::string::npos) {
+             throw CLI::ValidationError("--cluster-prefix",
+                                        "'" + prefix + "': expected a word without spaces");
+           }
+           opts->cluster_prefix = prefix;
+         },
+         "Prefix of every Redis key and channel of the cluster (default netlab)")
+      ->type_name("PREFIX")
+      ->group("Cluster");
   add_access_options(sub, r.access);
   add_log_options(sub, opts->log);
   sub->footer(examples({
       "netlab chat-server --port 0 --history 20 -v",
       "netlab chat-server --framing raw            # the tutorial's chat client",
       "netlab chat-server --mode half-duplex       # talk to one client yourself, in turns",
+      "netlab chat-server --port 7000 --cluster redis://127.0.0.1:6379   # one node of several",
   }));
-  sub->callback([opts, &runner] { runner = [opts] { return run(*opts); }; });
+  sub->callback([opts, &runner] {
+    if (opts->room.cluster) {
+      if (opts->mode != chat::ChatMode::kRoom) {
+        throw CLI::ValidationError("--cluster", "only with --mode room");
+      }
+      opts->room.cluster->prefix = opts->cluster_prefix;
+    }
+    runner = [opts] { return run(*opts); };
+  });
 }
 
 }  // namespace netlab::modes
