@@ -210,14 +210,30 @@ void ClusterBus::connection_up() {
     channels_[room] = RoomChannel{RoomChannel::State::kSubscribing, 0, {}};
     sub_.subscribe(room_channel(room));
   }
-  // Subscribed last: its confirmation means every room's came before it.
+  // Subscribed last: its confirmation means every room's came before it;
+  // the PING's reply, that every name is registered again.
   sub_.subscribe(node_channel_);
+  restoring_ = 2;
+  cmd_.command({"PING"}, [this](net::RedisReply r) {
+    if (r.ok()) restored_one();
+  });
+}
+
+// Members hear "restored" once the node is whole again: subscribed and
+// registered (each confirmed on its own connection).
+void ClusterBus::restored_one() {
+  if (restoring_ == 0 || --restoring_ > 0 || !was_lost_) return;
+  was_lost_ = false;
+  net::Log::error("cluster link to {} restored", o_.url.to_string());
+  delivery_.notify_all(kLinkRestored);
+  delivery_.end_of_remote_delivery();
 }
 
 void ClusterBus::link_lost(const std::string& reason) {
   if (state_ == State::kDown) return;
   const bool was_up = up();
   state_ = State::kDown;
+  restoring_ = 0;
   cmd_.disconnect();
   sub_.disconnect();
   // Logins waiting for a subscription go ahead on this node alone.
@@ -298,12 +314,7 @@ void ClusterBus::on_push(net::RedisReply r) {
     return;
   }
   if (channel == node_channel_) {
-    if (type == "subscribe" && was_lost_) {
-      was_lost_ = false;
-      net::Log::error("cluster link to {} restored", o_.url.to_string());
-      delivery_.notify_all(kLinkRestored);
-      delivery_.end_of_remote_delivery();
-    }
+    if (type == "subscribe") restored_one();
     return;
   }
   const std::string room_prefix = room_channel("");

@@ -79,6 +79,7 @@ class ClusterBus final : public ChatBus {
   void connection_up();
   void link_lost(const std::string& reason);
   void register_node();
+  void restored_one();
   void heartbeat();
   void on_push(net::RedisReply r);
   void on_channel_message(std::string_view channel, std::string_view payload);
@@ -99,6 +100,7 @@ class ClusterBus final : public ChatBus {
   enum class State { kDown, kConnecting, kUp } state_ = State::kDown;
   bool was_lost_ = false;  // the members were told "cluster link lost"
   bool stopping_ = false;
+  int restoring_ = 0;  // of the two confirmations a restore waits for
   int connected_ = 0;  // of the two connections, while connecting
   std::chrono::milliseconds backoff_{100};
   std::map<std::string, RoomChannel, std::less<>> channels_;
