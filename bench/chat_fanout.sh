@@ -17,7 +17,12 @@ pin() { # CPU COMMAND...: runs COMMAND on CPU when taskset exists
 }
 
 cmake --build "$build" --target netlab >/dev/null
-pin 1 "$build/netlab" chat-server --port 0 -q 2>"$log" &
+# Not "pin ... &": $! would be a subshell, and killing it would leave the server.
+if command -v taskset >/dev/null 2>&1; then
+    taskset -c 1 "$build/netlab" chat-server --port 0 -q 2>"$log" &
+else
+    "$build/netlab" chat-server --port 0 -q 2>"$log" &
+fi
 server=$!
 trap 'kill $server 2>/dev/null; rm -f "$log"' EXIT
 i=0

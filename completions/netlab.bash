@@ -31,7 +31,7 @@ declare -gA _netlab_opts=(
     [cmdserv]='-h --help -H --host -p --port --unix --model --framing --max-line --one-shot
                --max-clients --idle-timeout --allow --deny -v --verbose -q --quiet --trace --trace-bytes --root'
     [chat-server]='-h --help -H --host -p --port --unix --mode --framing --history --max-queue
-                   --max-clients --login-timeout --max-line --allow --deny -v --verbose -q --quiet --trace --trace-bytes'
+                   --max-clients --login-timeout --max-line --cluster --cluster-prefix --allow --deny -v --verbose -q --quiet --trace --trace-bytes'
     [chat-client]='-h --help -H --host -p --port --unix --mode -u --user -r --room --linger --timeout
                    -v --verbose -q --quiet --trace --trace-bytes'
     [bench]='-h --help'
@@ -41,7 +41,7 @@ declare -gA _netlab_opts=(
                  -t --threads --payload --json -v --verbose -q --quiet --trace --trace-bytes --resend-ms'
     [bench fanout]='-h --help -H --host -p --port --unix -c --connections -d --duration --warmup
                     -t --threads --payload --json -v --verbose -q --quiet --trace --trace-bytes
-                    --room --window --protocol'
+                    --room --window --member-port --protocol'
     [bench idle]='-h --help -H --host -p --port --unix -c --connections -d --duration --warmup
                   -t --threads --payload --json -v --verbose -q --quiet --trace --trace-bytes
                   --hold --server-pid'
@@ -57,6 +57,7 @@ declare -gA _netlab_args=(
     [--framing]='line raw'
     [--mode]='room duplex half-duplex'
     [--history]=none [--max-queue]=none [--login-timeout]=none [--linger]=none
+    [--cluster]=none [--cluster-prefix]=none [--member-port]=none
     [-u]=none [--user]=none [-r]=none [--room]=none
     [--max-line]=none [--max-clients]=none [--idle-timeout]=none
     [--allow]=none [--deny]=none

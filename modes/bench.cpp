@@ -176,6 +176,11 @@ void register_bench(CLI::App& app, Runner& runner) {
         ->type_name("W")
         ->capture_default_str()
         ->group("Fan-out");
+    sub->add_option("--member-port", opts->member_ports,
+                    "Spread the members over these ports of HOST (chat-server --cluster nodes); "
+                    "the publisher uses PORT")
+        ->type_name("PORT")
+        ->group("Fan-out");
     add_choice_option(sub, "--protocol", opts->protocol,
                       {{"netlab", bench::Protocol::kNetlab}, {"redis", bench::Protocol::kRedis}},
                       "netlab (chat-server login and broadcasts) or redis (SUBSCRIBE/PUBLISH)")
@@ -183,6 +188,7 @@ void register_bench(CLI::App& app, Runner& runner) {
     sub->footer(examples({
         "netlab bench fanout -c 1000 --window 16",
         "netlab bench fanout --protocol redis -p 6379 -c 1000",
+        "netlab bench fanout -p 7001 --member-port 7001 --member-port 7002 -c 1000  # 2 nodes",
     }));
   }
   {

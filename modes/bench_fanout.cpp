@@ -136,14 +136,27 @@ class FanoutWorker {
     members_.resize(member_count);
   }
 
-  void setup(const net::Address& target) {
-    const size_t sockets = members_.size() + (has_publisher_ ? 1 : 0);
-    Connected c =
-        connect_many(target, sockets, kMaxPendingConnects, 10 + static_cast<double>(sockets) / 1000,
-                     [this] { return driver_.stopping(); });
-    if (c.failures > 0) {
-      throw std::runtime_error(fmt::format("cannot connect {} of {} members to {}", c.failures,
-                                           sockets, target.to_string()));
+  // The publisher connects to `target`; the members too, or, with
+  // --member-port, spread evenly over `member_targets` (the cluster's nodes).
+  void setup(const net::Address& target, const std::vector<net::Address>& member_targets) {
+    Connected c;
+    auto connect_to = [&](const net::Address& to, size_t sockets) {
+      Connected part =
+          connect_many(to, sockets, kMaxPendingConnects, 10 + static_cast<double>(sockets) / 1000,
+                       [this] { return driver_.stopping(); });
+      if (part.failures > 0) {
+        throw std::runtime_error(fmt::format("cannot connect {} of {} members to {}", part.failures,
+                                             sockets, to.to_string()));
+      }
+      for (auto& s : part.sockets) c.sockets.push_back(std::move(s));
+    };
+    if (member_targets.empty()) {
+      connect_to(target, members_.size() + (has_publisher_ ? 1 : 0));
+    } else {
+      for (size_t i = 0; i < member_targets.size(); ++i) {
+        connect_to(member_targets[i], share_of(members_.size(), member_targets.size(), i));
+      }
+      if (has_publisher_) connect_to(target, 1);
     }
     if (driver_.stopping()) return;
     if (has_publisher_) {
@@ -450,6 +463,12 @@ Result run_fanout(const Options& o) {
   Result r;
   const net::Address target = probe_stream(o.endpoint);
   r.target = target.to_string();
+  std::vector<net::Address> member_targets;
+  for (uint16_t port : o.member_ports) {
+    net::Endpoint node = o.endpoint;
+    node.port = port;
+    member_targets.push_back(probe_stream(node));
+  }
   Window window(o.window);
   Driver driver(o);
   driver.run_timed(
@@ -459,7 +478,7 @@ Result run_fanout(const Options& o) {
         auto worker = std::make_unique<FanoutWorker>(o, driver, driver.stats(w), window, first,
                                                      share_of(o.connections, o.threads, w),
                                                      /*publisher=*/w == 0, o.connections);
-        worker->setup(target);
+        worker->setup(target, member_targets);
         worker->run();
       },
       "deliveries", r);

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "modes/cli_options.hpp"
 #include "net/endpoint.hpp"
@@ -21,11 +22,12 @@ struct Options {
   double warmup_s = 1;
   size_t threads = 1;
   bool json = false;
-  std::string payload = "hello";  // sent with a '\n' appended
-  size_t pipeline = 1;            // rr
-  int resend_ms = 200;            // udp
-  std::string room = "bench";     // fanout
-  size_t window = 16;             // fanout
+  std::string payload = "hello";       // sent with a '\n' appended
+  size_t pipeline = 1;                 // rr
+  int resend_ms = 200;                 // udp
+  std::string room = "bench";          // fanout
+  size_t window = 16;                  // fanout
+  std::vector<uint16_t> member_ports;  // fanout: members spread over these (cluster nodes)
   Protocol protocol = Protocol::kNetlab;
   double hold_s = 5;     // idle
   pid_t server_pid = 0;  // idle; 0 = no RSS measurement

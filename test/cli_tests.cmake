@@ -73,6 +73,14 @@ netlab_cli_test(server_port_70000_exits_2 STDERR 2 "70000" -- tserv -p 70000)
 netlab_cli_test(unknown_option_exits_2 STDERR 2 "--bogus" -- tclnt --bogus)
 netlab_cli_test(bad_model_exits_2 STDERR 2 "nope" -- tserv --model nope)
 netlab_cli_test(bad_framing_exits_2 STDERR 2 "nope" -- tserv --framing nope)
+netlab_cli_test(bad_cluster_url_exits_2 STDERR 2 "http://x: expected redis://HOST:PORT\\[/DB\\]"
+                -- chat-server --cluster http://x)
+netlab_cli_test(cluster_port_70000_exits_2 STDERR 2 "invalid port '70000'"
+                -- chat-server --cluster redis://127.0.0.1:70000)
+netlab_cli_test(cluster_needs_room_mode_exits_2 STDERR 2 "--cluster: only with --mode room"
+                -- chat-server --mode duplex --cluster redis://127.0.0.1:6379)
+netlab_cli_test(cluster_prefix_with_space_exits_2 STDERR 2 "expected a word without spaces"
+                -- chat-server --cluster redis://127.0.0.1:6379 --cluster-prefix "a b")
 
 # Every subcommand: --help exits 0 with its usage and examples.
 foreach(_sub IN LISTS NETLAB_SUBCOMMANDS)
