@@ -393,6 +393,13 @@ void ClusterBus::publish(const std::string& room, std::string_view line, MemberI
                          Kind kind) {
   delivery_.deliver(room, line, except, kind == Kind::kMessage);
   if (!up()) return;
+  if (cmd_.backlog() > kMaxBacklog) {
+    // Not from inside the server's delivery: after this iteration.
+    loop_.defer([this] {
+      link_lost(fmt::format("over {} bytes of commands waiting for Redis", kMaxBacklog));
+    });
+    return;
+  }
   cmd_.command({"PUBLISH", room_channel(room),
                 fmt::format("{} {} {}", node_, kind == Kind::kMessage ? 'M' : 'N', line)});
 }

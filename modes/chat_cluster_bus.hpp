@@ -45,6 +45,9 @@ class ClusterBus final : public ChatBus {
   static constexpr std::chrono::milliseconds kNodeDeadline{5000};
   static constexpr std::chrono::milliseconds kKeyTtl{8000};
   static constexpr std::chrono::milliseconds kMaxBackoff{2000};
+  // Commands queued toward a Redis that does not take them: past this the
+  // link counts as lost (members are told) rather than growing without bound.
+  static constexpr size_t kMaxBacklog = 32 * 1024 * 1024;
 
   // Checks that Redis answers (a blocking PING, before the server starts);
   // throws std::runtime_error "cannot connect to cluster URL: reason".

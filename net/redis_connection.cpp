@@ -1,5 +1,7 @@
 #include "net/redis_connection.hpp"
 
+#include <hiredis/sds.h>
+
 #include <memory>
 
 namespace netlab::net {
@@ -13,6 +15,7 @@ RedisConnection* owner(const redisAsyncContext* c) {
 }  // namespace
 
 RedisConnection::~RedisConnection() {
+  destroying_ = true;
   on_up_ = nullptr;
   on_down_ = nullptr;
   on_push_ = nullptr;
@@ -61,6 +64,10 @@ void RedisConnection::disconnect() {
   redisAsyncFree(c);  // runs cleanup(), which forgets ctx_
 }
 
+size_t RedisConnection::backlog() const {
+  return ctx_ != nullptr && ctx_->c.obuf != nullptr ? sdslen(ctx_->c.obuf) : 0;
+}
+
 void RedisConnection::command(const std::vector<std::string_view>& args, ReplyHandler done) {
   if (!connected()) {
     if (done) loop_.defer([done = std::move(done)] { done(RedisReply(nullptr)); });
@@ -76,13 +83,10 @@ void RedisConnection::command(const std::vector<std::string_view>& args, ReplyHa
   }
   auto* h = done ? new Handler(std::move(done)) : nullptr;
   if (redisAsyncCommandArgv(ctx_, h != nullptr ? on_reply : nullptr, h,
-                            static_cast<int>(args.size()), argv.data(), lens.data()) != REDIS_OK) {
-    if (h != nullptr) {
-      loop_.defer([h] {
-        (*h)(RedisReply(nullptr));
-        delete h;
-      });
-    }
+                            static_cast<int>(args.size()), argv.data(), lens.data()) != REDIS_OK &&
+      h != nullptr) {
+    std::shared_ptr<Handler> owned(h);
+    loop_.defer([owned] { (*owned)(RedisReply(nullptr)); });
   }
 }
 
@@ -121,18 +125,14 @@ void RedisConnection::on_disconnect(const redisAsyncContext* c, int /*status*/) 
 // A null reply means the context is being freed: callbacks then must not
 // touch this connection, so the handler runs after the current dispatch.
 void RedisConnection::on_reply(redisAsyncContext* c, void* reply, void* privdata) {
-  auto* h = static_cast<Handler*>(privdata);
+  std::shared_ptr<Handler> h(static_cast<Handler*>(privdata));
   if (reply == nullptr) {
     RedisConnection* self = owner(c);
     self->up_ = false;
-    self->loop_.defer([h] {
-      (*h)(RedisReply(nullptr));
-      delete h;
-    });
+    if (!self->destroying_) self->loop_.defer([h] { (*h)(RedisReply(nullptr)); });
     return;
   }
-  std::unique_ptr<Handler> owned(h);
-  (*owned)(RedisReply(static_cast<redisReply*>(reply)));
+  (*h)(RedisReply(static_cast<redisReply*>(reply)));
 }
 
 void RedisConnection::on_push_reply(redisAsyncContext* c, void* reply, void* /*privdata*/) {

@@ -58,6 +58,8 @@ class RedisConnection {
   bool connect(const std::string& host, int port, std::function<void()> on_up,
                std::function<void(std::string reason)> on_down, std::string& error);
   bool connected() const { return ctx_ != nullptr && up_; }
+  // Bytes of commands not yet written to Redis: the caller's bound on them.
+  size_t backlog() const;
   void disconnect();  // drops the connection now; on_down is not called
 
   // Sends a command (binary-safe arguments). `done` runs exactly once: with
@@ -91,6 +93,7 @@ class RedisConnection {
   bool reading_ = false;
   bool writing_ = false;
   bool up_ = false;
+  bool destroying_ = false;  // pending handlers are dropped, not run
   std::function<void()> on_up_;
   std::function<void(std::string)> on_down_;
   ReplyHandler on_push_;
