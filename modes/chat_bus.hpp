@@ -48,11 +48,15 @@ class ChatBus {
   // it for this node when it is. `done` may run before claim() returns.
   virtual void claim(const std::string& room, const std::string& name,
                      std::function<void(bool claimed)> done) = 0;
-  // The member left the room (or the node): give the name back.
-  virtual void release(const std::string& room, const std::string& name) = 0;
+  // The member left the room (or the node): give the name back; `done`
+  // (if any) once it is free everywhere.
+  virtual void release(const std::string& room, const std::string& name,
+                       std::function<void()> done = {}) = 0;
   // To every member of the room but `except`: the local ones at once.
-  virtual void publish(const std::string& room, std::string_view line, MemberId except,
-                       Kind kind) = 0;
+  // `done` (if any) once every node has it: whatever happens after it, on
+  // any node, comes after this line for everyone.
+  virtual void publish(const std::string& room, std::string_view line, MemberId except, Kind kind,
+                       std::function<void()> done = {}) = 0;
   // A private line for `user` in `room`, who is not on this node.
   virtual void send_private(const std::string& room, const std::string& user, std::string line,
                             std::function<void(bool found)> done) = 0;
@@ -73,10 +77,13 @@ class LocalBus final : public ChatBus {
   void claim(const std::string&, const std::string&, std::function<void(bool)> done) override {
     done(true);
   }
-  void release(const std::string&, const std::string&) override {}
-  void publish(const std::string& room, std::string_view line, MemberId except,
-               Kind kind) override {
+  void release(const std::string&, const std::string&, std::function<void()> done) override {
+    if (done) done();
+  }
+  void publish(const std::string& room, std::string_view line, MemberId except, Kind kind,
+               std::function<void()> done) override {
     delivery_.deliver(room, line, except, kind == Kind::kMessage);
+    if (done) done();
   }
   void send_private(const std::string&, const std::string&, std::string,
                     std::function<void(bool)> done) override {

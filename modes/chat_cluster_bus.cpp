@@ -384,24 +384,37 @@ void ClusterBus::claim(const std::string& room, const std::string& name,
   });
 }
 
-void ClusterBus::release(const std::string& room, const std::string& name) {
-  if (up()) cmd_.command({"EVAL", kReleaseScript, "0", o_.prefix, node_, member(room, name)});
+void ClusterBus::release(const std::string& room, const std::string& name,
+                         std::function<void()> done) {
+  if (up()) {
+    net::RedisConnection::ReplyHandler then;
+    if (done) then = [done = std::move(done)](net::RedisReply) { done(); };
+    cmd_.command({"EVAL", kReleaseScript, "0", o_.prefix, node_, member(room, name)},
+                 std::move(then));
+  } else if (done) {
+    done();
+  }
   maybe_unsubscribe(room);
 }
 
-void ClusterBus::publish(const std::string& room, std::string_view line, MemberId except,
-                         Kind kind) {
+void ClusterBus::publish(const std::string& room, std::string_view line, MemberId except, Kind kind,
+                         std::function<void()> done) {
   delivery_.deliver(room, line, except, kind == Kind::kMessage);
-  if (!up()) return;
-  if (cmd_.backlog() > kMaxBacklog) {
+  if (!up() || cmd_.backlog() > kMaxBacklog) {
     // Not from inside the server's delivery: after this iteration.
-    loop_.defer([this] {
-      link_lost(fmt::format("over {} bytes of commands waiting for Redis", kMaxBacklog));
-    });
+    if (up()) {
+      loop_.defer([this] {
+        link_lost(fmt::format("over {} bytes of commands waiting for Redis", kMaxBacklog));
+      });
+    }
+    if (done) done();
     return;
   }
+  net::RedisConnection::ReplyHandler then;
+  if (done) then = [done = std::move(done)](net::RedisReply) { done(); };
   cmd_.command({"PUBLISH", room_channel(room),
-                fmt::format("{} {} {}", node_, kind == Kind::kMessage ? 'M' : 'N', line)});
+                fmt::format("{} {} {}", node_, kind == Kind::kMessage ? 'M' : 'N', line)},
+               std::move(then));
 }
 
 void ClusterBus::send_private(const std::string& room, const std::string& user, std::string line,

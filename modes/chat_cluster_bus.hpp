@@ -60,8 +60,10 @@ class ClusterBus final : public ChatBus {
 
   void claim(const std::string& room, const std::string& name,
              std::function<void(bool)> done) override;
-  void release(const std::string& room, const std::string& name) override;
-  void publish(const std::string& room, std::string_view line, MemberId except, Kind kind) override;
+  void release(const std::string& room, const std::string& name,
+               std::function<void()> done) override;
+  void publish(const std::string& room, std::string_view line, MemberId except, Kind kind,
+               std::function<void()> done) override;
   void send_private(const std::string& room, const std::string& user, std::string line,
                     std::function<void(bool)> done) override;
   void who(const std::string& room, std::function<void(std::vector<std::string>)> done) override;

@@ -59,6 +59,8 @@ class RoomServer final : private BusDelivery {
  private:
   struct Client {
     std::unique_ptr<net::Connection> conn;
+    // Told "success" for its room: only then does it get the room's traffic
+    // (false again while a /join is under way).
     bool logged_in = false;
     net::EventLoop::TimerId login_timer = 0;
     // While the bus answers a request of this client's, its next lines wait.
@@ -134,13 +136,14 @@ class RoomServer final : private BusDelivery {
     if (shutting_down_ && clients_.empty()) finish_shutdown();
   }
 
-  // Out of the room here, and its name given back to the cluster.
-  void leave(MemberId id) {
+  // Out of the room here, and its name given back to the cluster (`done`
+  // once that is done everywhere).
+  void leave(MemberId id, std::function<void()> done = {}) {
     const auto* m = rooms_.find(id);
     const std::string room = m->room;
     const std::string name = m->name;
     rooms_.leave(id);
-    bus_->release(room, name);
+    bus_->release(room, name, std::move(done));
   }
 
   // ---- protocol ------------------------------------------------------------
@@ -203,13 +206,26 @@ class RoomServer final : private BusDelivery {
       }
       if (rooms_.join(id, login.name, login.room) == JoinResult::kNameTaken)
         return;  // held by claim()
-      c->logged_in = true;
       if (c->login_timer != 0) loop_.cancel(c->login_timer);
       c->login_timer = 0;
-      send_to(id, wire(kSuccess));
-      for (const auto& line : rooms_.history(login.room)) send_to(id, wire(line));
       net::Log::debug("{} joined {} from {}", login.name, login.room, c->conn->peer().to_string());
-      broadcast(login.room, joined_notice(login.name, login.room), id);
+      enter_room(id, login.room, joined_notice(login.name, login.room));
+    });
+  }
+
+  // The member is in `room` now (its name held there): the room hears the
+  // notice, and only once every node has it does the member get "success"
+  // and the history. So whatever the member does next comes after its join
+  // for everyone, and nothing said in the room reaches it before "success".
+  void enter_room(MemberId id, const std::string& room, const std::string& notice) {
+    clients_.at(id).waiting = true;
+    bus_->publish(room, notice, id, ChatBus::Kind::kNotice, [this, id, room] {
+      Client* c = client(id);
+      if (c == nullptr) return;
+      c->logged_in = true;
+      send_to(id, wire(kSuccess));
+      for (const auto& line : rooms_.history(room)) send_to(id, wire(line));
+      resume(id);
     });
   }
 
@@ -227,12 +243,15 @@ class RoomServer final : private BusDelivery {
     clients_.at(id).waiting = true;
     bus_->claim(room, name, [this, id, room, name, key, done = std::move(done)](bool claimed) {
       claiming_.erase(key);
-      if (client(id) == nullptr) {  // gone meanwhile
+      Client* c = client(id);
+      if (c == nullptr) {  // gone meanwhile
         if (claimed) bus_->release(room, name);
         return;
       }
-      done(claimed);
-      resume(id);
+      c->waiting = false;
+      done(claimed);  // may start another wait
+      c = client(id);
+      if (c != nullptr && !c->waiting) resume(id);
     });
   }
 
@@ -252,7 +271,8 @@ class RoomServer final : private BusDelivery {
     c.held.emplace_back(line);
   }
 
-  // The bus has answered: the lines the client sent meanwhile, in order.
+  // The bus has answered: the lines the client sent meanwhile, in order
+  // (until one of them waits again).
   void resume(MemberId id) {
     Client* c = client(id);
     if (c == nullptr) return;
@@ -277,8 +297,17 @@ class RoomServer final : private BusDelivery {
       const std::string room = m->room;
       const std::string notice = left_notice(m->name, room);
       net::Log::debug("{}", notice.substr(2));
-      leave(id);
-      broadcast(room, notice);
+      broadcast(room, notice, id);
+      // "quit" comes back once the name is free on every node (and the
+      // notice out), so the client may log in again under it at once, anywhere.
+      c.waiting = true;
+      leave(id, [this, id] {
+        if (Client* leaving = client(id)) {
+          send_to(id, wire(kQuit));
+          leaving->conn->close_after_flush();
+        }
+      });
+      return;
     }
     send_to(id, wire(kQuit));
     c.conn->close_after_flush();
@@ -307,9 +336,8 @@ class RoomServer final : private BusDelivery {
       rooms_.move(id, room);
       bus_->release(old_room, name);
       broadcast(old_room, left_notice(name, old_room));
-      send_to(id, wire(kSuccess));
-      for (const auto& line : rooms_.history(room)) send_to(id, wire(line));
-      broadcast(room, joined_notice(name, room), id);
+      clients_.at(id).logged_in = false;  // until "success" in the new room
+      enter_room(id, room, joined_notice(name, room));
       net::Log::debug("{} moved from {} to {}", name, old_room, room);
     });
   }
@@ -361,7 +389,9 @@ class RoomServer final : private BusDelivery {
     // Formatted once; every member gets the same bytes.
     const std::string bytes = wire(line);
     for (MemberId m : rooms_.members(room)) {
-      if (m != except) send_to(m, bytes);
+      if (m == except) continue;
+      auto it = clients_.find(m);
+      if (it != clients_.end() && it->second.logged_in) queue(m, *it->second.conn, bytes);
     }
     if (record) rooms_.record(room, std::string(line));
   }
@@ -370,7 +400,7 @@ class RoomServer final : private BusDelivery {
                        std::string_view line) override {
     const auto to = rooms_.find_in_room(room, user);
     if (!to) return false;
-    send_to(*to, wire(line));
+    if (clients_.at(*to).logged_in) send_to(*to, wire(line));
     return true;
   }
 
@@ -402,8 +432,10 @@ class RoomServer final : private BusDelivery {
   // marked; it is dropped once the current broadcast is over.
   void send_to(MemberId id, std::string_view bytes) {
     auto it = clients_.find(id);
-    if (it == clients_.end()) return;
-    net::Connection& conn = *it->second.conn;
+    if (it != clients_.end()) queue(id, *it->second.conn, bytes);
+  }
+
+  void queue(MemberId id, net::Connection& conn, std::string_view bytes) {
     conn.send(bytes);
     if (conn.output_size() <= o_.max_queue) return;
     // Writes are batched per loop iteration; only what the kernel refuses
