@@ -66,6 +66,8 @@ class ChatBus {
   virtual void rooms(std::function<void(RoomCounts)> done) = 0;
   // The server is stopping: `done` once the bus has said goodbye.
   virtual void shut_down(std::function<void()> done) = 0;
+  // False while the other nodes cannot be reached (members are told).
+  virtual bool linked() const { return true; }
 };
 
 // The single-node bus: everything is answered from the server's directory.

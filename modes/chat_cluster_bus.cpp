@@ -21,20 +21,26 @@ constexpr std::string_view kHeartbeatScript = R"lua(
 local p, node, deadline, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local mine_before = redis.call('ZSCORE', p .. ':nodes', node)
 redis.call('ZADD', p .. ':nodes', now + deadline, node)
 local mine = p .. ':node:' .. node .. ':members'
 redis.call('PEXPIRE', mine, ttl)
 for _, m in ipairs(redis.call('ZRANGE', mine, 0, -1)) do
   redis.call('PEXPIRE', p .. ':name:' .. m, ttl)
 end
-for _, dead in ipairs(redis.call('ZRANGEBYSCORE', p .. ':nodes', '-inf', '(' .. now)) do
+-- This node's own deadline had passed too: Redis (or this node) stalled, so
+-- the others' silence proves nothing yet. Reap only when this node was on time.
+local reaping = mine_before == false or tonumber(mine_before) >= now
+for _, dead in ipairs(reaping and redis.call('ZRANGEBYSCORE', p .. ':nodes', '-inf', '(' .. now) or {}) do
   redis.call('ZREM', p .. ':nodes', dead)
   local theirs = p .. ':node:' .. dead .. ':members'
   for _, m in ipairs(redis.call('ZRANGE', theirs, 0, -1)) do
     local key = p .. ':name:' .. m
-    if redis.call('GET', key) == dead then redis.call('DEL', key) end
-    local sp = string.find(m, ' ', 1, true)
-    redis.call('PUBLISH', p .. ':room:' .. string.sub(m, 1, sp - 1), dead .. ' D ' .. string.sub(m, sp + 1))
+    if redis.call('GET', key) == dead then
+      redis.call('DEL', key)
+      local sp = string.find(m, ' ', 1, true)
+      redis.call('PUBLISH', p .. ':room:' .. string.sub(m, 1, sp - 1), dead .. ' D ' .. string.sub(m, sp + 1))
+    end
   end
   redis.call('DEL', theirs)
   redis.call('SET', p .. ':reaped:' .. dead, '1', 'EX', 3600)
@@ -130,8 +136,6 @@ std::string_view next_word(std::string_view& s) {
   return word;
 }
 
-constexpr std::string_view kLinkLost = "* cluster link lost";
-constexpr std::string_view kLinkRestored = "* cluster link restored";
 }  // namespace
 
 void ClusterBus::check_reachable(const ClusterOptions& o) {
@@ -165,9 +169,7 @@ ClusterBus::ClusterBus(net::EventLoop& loop, const RoomDirectory& rooms, BusDeli
       cmd_(loop),
       sub_(loop) {
   sub_.set_on_push([this](net::RedisReply r) { on_push(r); });
-  loop_.run_every(kHeartbeat, [this] {
-    if (up()) register_node();
-  });
+  loop_.run_every(kHeartbeat, [this] { tick(); });
   net::Log::info("cluster {} as node {}", o_.url.to_string(), node_);
   connect();
 }
@@ -177,6 +179,7 @@ ClusterBus::ClusterBus(net::EventLoop& loop, const RoomDirectory& rooms, BusDeli
 void ClusterBus::connect() {
   if (stopping_) return;
   state_ = State::kConnecting;
+  connect_started_ = net::EventLoop::Clock::now();
   connected_ = 0;
   auto on_up = [this] {
     if (++connected_ == 2) connection_up();
@@ -193,20 +196,12 @@ void ClusterBus::connection_up() {
   state_ = State::kUp;
   backoff_ = std::chrono::milliseconds(100);
   if (o_.url.db != 0) cmd_.command({"SELECT", std::to_string(o_.url.db)});
+  last_answer_ = net::EventLoop::Clock::now();
   register_node();
   // Everything this node held before the link went down (or Redis lost it
   // in a restart) is registered again, in join order.
+  register_members();
   for (const auto& [room, count] : rooms_.rooms()) {
-    for (MemberId id : rooms_.members(room)) {
-      const std::string m = member(room, rooms_.find(id)->name);
-      cmd_.command(
-          {"EVAL", kClaimScript, "0", o_.prefix, node_, std::to_string(kKeyTtl.count()), m},
-          [m](net::RedisReply r) {
-            if (r.ok() && r.integer() == 0) {
-              net::Log::error("cluster: {} is now also taken on another node", m);
-            }
-          });
-    }
     channels_[room] = RoomChannel{RoomChannel::State::kSubscribing, 0, {}};
     sub_.subscribe(room_channel(room));
   }
@@ -225,7 +220,7 @@ void ClusterBus::restored_one() {
   if (restoring_ == 0 || --restoring_ > 0 || !was_lost_) return;
   was_lost_ = false;
   net::Log::error("cluster link to {} restored", o_.url.to_string());
-  delivery_.notify_all(kLinkRestored);
+  delivery_.notify_all(kClusterLinkRestored);
   delivery_.end_of_remote_delivery();
 }
 
@@ -245,7 +240,7 @@ void ClusterBus::link_lost(const std::string& reason) {
   if (stopping_) return;
   if (was_up) {
     net::Log::error("cluster link to {} lost: {}", o_.url.to_string(), reason);
-    delivery_.notify_all(kLinkLost);
+    delivery_.notify_all(kClusterLinkLost);
     was_lost_ = true;
   } else {
     net::Log::debug("cannot reach cluster {}: {}", o_.url.to_string(), reason);
@@ -254,19 +249,50 @@ void ClusterBus::link_lost(const std::string& reason) {
   backoff_ = std::min(backoff_ * 2, kMaxBackoff);
 }
 
+void ClusterBus::register_members() {
+  for (const auto& [room, count] : rooms_.rooms()) {
+    for (MemberId id : rooms_.members(room)) {
+      const std::string m = member(room, rooms_.find(id)->name);
+      cmd_.command(
+          {"EVAL", kClaimScript, "0", o_.prefix, node_, std::to_string(kKeyTtl.count()), m},
+          [m](net::RedisReply r) {
+            if (r.ok() && r.integer() == 0) {
+              net::Log::error("cluster: {} is now also taken on another node", m);
+            }
+          });
+    }
+  }
+}
+
+// Runs every kHeartbeat: the heartbeat itself, and the watchdog of a link
+// that stopped answering (a stalled Redis, a vanished host) or a connect
+// that hangs, which no socket error would ever report.
+void ClusterBus::tick() {
+  const auto now = net::EventLoop::Clock::now();
+  if (state_ == State::kConnecting && now - connect_started_ > kLinkTimeout) {
+    link_lost("timed out connecting");
+  } else if (up() && now - last_answer_ > kLinkTimeout) {
+    link_lost(fmt::format("no answer for {} ms", kLinkTimeout.count()));
+  } else if (up()) {
+    register_node();
+  }
+}
+
 void ClusterBus::register_node() {
   cmd_.command(
       {"EVAL", kHeartbeatScript, "0", o_.prefix, node_, std::to_string(kNodeDeadline.count()),
        std::to_string(kKeyTtl.count())},
       [this](net::RedisReply r) {
+        if (!r.missing()) last_answer_ = net::EventLoop::Clock::now();
         if (!r.ok()) {
-          if (!r.is_nil()) net::Log::error("cluster heartbeat: {}", r.str());
+          if (!r.missing()) net::Log::error("cluster heartbeat: {}", r.str());
           return;
         }
         if (r.integer() != 1) return;
         // The other nodes declared this one dead and told the rooms
         // its members left: they are back.
         net::Log::error("cluster: this node had been declared dead; rejoining its members");
+        register_members();
         for (const auto& [room, count] : rooms_.rooms()) {
           for (MemberId id : rooms_.members(room)) {
             cmd_.command(
@@ -376,9 +402,10 @@ void ClusterBus::claim(const std::string& room, const std::string& name,
                  [this, room, done](net::RedisReply r) {
                    auto it = channels_.find(room);
                    if (it != channels_.end()) --it->second.claiming;
-                   if (!r.ok() && !r.is_nil()) net::Log::error("cluster claim: {}", r.str());
+                   if (!r.missing() && !r.ok()) net::Log::error("cluster claim: {}", r.str());
                    // No answer (the link went down): this node alone decides.
-                   done(!r.ok() || r.integer() == 1);
+                   // An error (Redis out of memory, read-only...) claims nothing.
+                   done(r.missing() || (r.ok() && r.integer() == 1));
                    maybe_unsubscribe(room);
                  });
   });

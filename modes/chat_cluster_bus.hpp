@@ -45,6 +45,8 @@ class ClusterBus final : public ChatBus {
   static constexpr std::chrono::milliseconds kNodeDeadline{5000};
   static constexpr std::chrono::milliseconds kKeyTtl{8000};
   static constexpr std::chrono::milliseconds kMaxBackoff{2000};
+  // A connect, or the heartbeat's answer, that takes longer: the link is lost.
+  static constexpr std::chrono::milliseconds kLinkTimeout{3000};
   // Commands queued toward a Redis that does not take them: past this the
   // link counts as lost (members are told) rather than growing without bound.
   static constexpr size_t kMaxBacklog = 32 * 1024 * 1024;
@@ -69,6 +71,7 @@ class ClusterBus final : public ChatBus {
   void who(const std::string& room, std::function<void(std::vector<std::string>)> done) override;
   void rooms(std::function<void(RoomCounts)> done) override;
   void shut_down(std::function<void()> done) override;
+  bool linked() const override { return up(); }
 
  private:
   // A room channel: subscribed while the room has local members (or a
@@ -84,6 +87,8 @@ class ClusterBus final : public ChatBus {
   void connection_up();
   void link_lost(const std::string& reason);
   void register_node();
+  void register_members();
+  void tick();
   void restored_one();
   void heartbeat();
   void on_push(net::RedisReply r);
@@ -107,6 +112,8 @@ class ClusterBus final : public ChatBus {
   bool stopping_ = false;
   int restoring_ = 0;  // of the two confirmations a restore waits for
   int connected_ = 0;  // of the two connections, while connecting
+  net::EventLoop::Clock::time_point connect_started_;
+  net::EventLoop::Clock::time_point last_answer_;  // the last heartbeat reply
   std::chrono::milliseconds backoff_{100};
   std::map<std::string, RoomChannel, std::less<>> channels_;
 };

@@ -12,6 +12,8 @@ inline constexpr std::string_view kSuccess = "success";
 inline constexpr std::string_view kReuse = "reuse";
 inline constexpr std::string_view kQuit = "quit";
 inline constexpr std::string_view kShutdownNotice = "* server shutting down";
+inline constexpr std::string_view kClusterLinkLost = "* cluster link lost";
+inline constexpr std::string_view kClusterLinkRestored = "* cluster link restored";
 inline constexpr std::string_view kHelpText =
     "* commands: /who, /rooms, /join ROOM, /msg USER TEXT (to your room), /help, quit";
 

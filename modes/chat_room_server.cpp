@@ -26,9 +26,6 @@ namespace {
 constexpr auto kShutdownGrace = std::chrono::seconds(2);
 // fds kept back from --max-clients' default for listeners, epoll, signalfd, logs.
 constexpr long kReservedFds = 32;
-// Lines a client may send while the cluster answers for it (a login, a
-// /join, /who ...): held in order, but not without bound.
-constexpr size_t kMaxHeldBytes = 1024 * 1024;
 
 class RoomServer final : private BusDelivery {
  public:
@@ -63,10 +60,9 @@ class RoomServer final : private BusDelivery {
     // (false again while a /join is under way).
     bool logged_in = false;
     net::EventLoop::TimerId login_timer = 0;
-    // While the bus answers a request of this client's, its next lines wait.
+    // While the bus answers a request of this client's, its connection's
+    // input is paused: the next lines wait in it (see wait()).
     bool waiting = false;
-    std::deque<std::string> held;
-    size_t held_bytes = 0;
   };
 
   // ---- connections ---------------------------------------------------------
@@ -127,8 +123,9 @@ class RoomServer final : private BusDelivery {
       const std::string room = m->room;
       const std::string notice = left_notice(m->name, room);
       net::Log::debug("{}", notice.substr(2));
+      // Told before the name is free: nobody can join as it and be announced first.
+      broadcast(room, notice, id);
       leave(id);
-      broadcast(room, notice);
     }
     net::Log::debug("{} disconnected", it->second.conn->peer().to_string());
     clients_.erase(it);
@@ -150,10 +147,6 @@ class RoomServer final : private BusDelivery {
 
   void on_line(MemberId id, std::string_view line) {
     Client& c = clients_.at(id);
-    if (c.waiting) {
-      hold(id, c, line);
-      return;
-    }
     if (!c.logged_in) {
       login(id, c, line);
       return;
@@ -218,13 +211,15 @@ class RoomServer final : private BusDelivery {
   // and the history. So whatever the member does next comes after its join
   // for everyone, and nothing said in the room reaches it before "success".
   void enter_room(MemberId id, const std::string& room, const std::string& notice) {
-    clients_.at(id).waiting = true;
+    wait(id);
     bus_->publish(room, notice, id, ChatBus::Kind::kNotice, [this, id, room] {
       Client* c = client(id);
       if (c == nullptr) return;
       c->logged_in = true;
       send_to(id, wire(kSuccess));
       for (const auto& line : rooms_.history(room)) send_to(id, wire(line));
+      // The others were told when it happened; a newcomer is told now.
+      if (!bus_->linked()) send_to(id, wire(kClusterLinkLost));
       resume(id);
     });
   }
@@ -240,7 +235,7 @@ class RoomServer final : private BusDelivery {
       return;
     }
     claiming_.insert(key);
-    clients_.at(id).waiting = true;
+    wait(id);
     bus_->claim(room, name, [this, id, room, name, key, done = std::move(done)](bool claimed) {
       claiming_.erase(key);
       Client* c = client(id);
@@ -260,15 +255,13 @@ class RoomServer final : private BusDelivery {
     return it == clients_.end() ? nullptr : &it->second;
   }
 
-  void hold(MemberId id, Client& c, std::string_view line) {
-    c.held_bytes += line.size();
-    if (c.held_bytes > kMaxHeldBytes) {
-      c.held.clear();
-      send_to(id, wire("error: too much input while waiting for the cluster"));
-      c.conn->close_after_flush();
-      return;
-    }
-    c.held.emplace_back(line);
+  // The client's next lines wait (unread, in its connection and the
+  // kernel) until resume(): replies keep the order of the requests, and a
+  // client that half-closes still gets every answer.
+  void wait(MemberId id) {
+    Client& c = clients_.at(id);
+    c.waiting = true;
+    c.conn->pause_input();
   }
 
   // The bus has answered: the lines the client sent meanwhile, in order
@@ -277,13 +270,7 @@ class RoomServer final : private BusDelivery {
     Client* c = client(id);
     if (c == nullptr) return;
     c->waiting = false;
-    while (c != nullptr && !c->waiting && !c->held.empty() && c->conn->is_open()) {
-      const std::string line = std::move(c->held.front());
-      c->held.pop_front();
-      c->held_bytes -= line.size();
-      on_line(id, line);
-      c = client(id);
-    }
+    c->conn->resume_input();
     drop_slow_members();
   }
 
@@ -300,7 +287,7 @@ class RoomServer final : private BusDelivery {
       broadcast(room, notice, id);
       // "quit" comes back once the name is free on every node (and the
       // notice out), so the client may log in again under it at once, anywhere.
-      c.waiting = true;
+      wait(id);
       leave(id, [this, id] {
         if (Client* leaving = client(id)) {
           send_to(id, wire(kQuit));
@@ -334,8 +321,8 @@ class RoomServer final : private BusDelivery {
         return;
       }
       rooms_.move(id, room);
-      bus_->release(old_room, name);
       broadcast(old_room, left_notice(name, old_room));
+      bus_->release(old_room, name);
       clients_.at(id).logged_in = false;  // until "success" in the new room
       enter_room(id, room, joined_notice(name, room));
       net::Log::debug("{} moved from {} to {}", name, old_room, room);
@@ -351,7 +338,7 @@ class RoomServer final : private BusDelivery {
     if (deliver_private(m.room, cmd.target, line)) return;
     // Not on this node: perhaps on another one.
     std::string missing = fmt::format("error: no user {} in {}", cmd.target, m.room);
-    clients_.at(id).waiting = true;
+    wait(id);
     bus_->send_private(m.room, std::string(cmd.target), std::move(line),
                        [this, id, missing = std::move(missing)](bool found) {
                          if (!found) send_to(id, wire(missing));
@@ -360,7 +347,7 @@ class RoomServer final : private BusDelivery {
   }
 
   void who(MemberId id, const std::string& room) {
-    clients_.at(id).waiting = true;
+    wait(id);
     bus_->who(room, [this, id, room](std::vector<std::string> names) {
       std::string out = fmt::format("* members of {}:", room);
       for (const auto& n : names) {
@@ -373,7 +360,7 @@ class RoomServer final : private BusDelivery {
   }
 
   void room_list(MemberId id) {
-    clients_.at(id).waiting = true;
+    wait(id);
     bus_->rooms([this, id](const ChatBus::RoomCounts& rooms) {
       std::string out = "* rooms:";
       for (const auto& [name, count] : rooms) out += fmt::format(" {} ({})", name, count);
@@ -463,8 +450,8 @@ class RoomServer final : private BusDelivery {
       if (const auto* m = rooms_.find(id)) {
         const std::string room = m->room;
         const std::string notice = left_notice(m->name, room, "too slow");
+        broadcast(room, notice, id);
         leave(id);
-        broadcast(room, notice);
       }
       conn.close();
     }

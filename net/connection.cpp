@@ -99,7 +99,7 @@ void Connection::process_input() {
 // the connection is open and not paused; returns the bytes used up.
 size_t Connection::deliver(std::string_view data) {
   size_t used = 0;
-  while (state_ == State::kOpen && !paused_) {
+  while (state_ == State::kOpen && !paused()) {
     const Frame f = next_frame(data.substr(used), options_.framing, options_.max_line, peer_eof_);
     if (f.kind == Frame::Kind::kNeedMore) break;
     if (f.kind == Frame::Kind::kTooLong) {
@@ -118,7 +118,7 @@ size_t Connection::deliver(std::string_view data) {
 }
 
 void Connection::finish_input() {
-  if (state_ == State::kOpen && peer_eof_ && !paused_ && input_.empty()) {
+  if (state_ == State::kOpen && peer_eof_ && !paused() && input_.empty()) {
     close_after_flush();  // the peer is done and every request is answered
     return;
   }
@@ -178,6 +178,23 @@ void Connection::handle_write() {
   update_interest();
 }
 
+void Connection::pause_input() {
+  held_ = true;
+  update_interest();
+}
+
+void Connection::resume_input() {
+  if (!held_) return;
+  held_ = false;
+  // From inside a message handler (in_process_), the delivery loop that
+  // called it simply goes on; otherwise the messages that waited go now.
+  if (in_process_) {
+    update_interest();
+  } else {
+    process_input();
+  }
+}
+
 void Connection::close_after_flush() {
   if (state_ != State::kOpen) return;
   state_ = State::kDraining;
@@ -200,7 +217,7 @@ void Connection::close() {
 void Connection::update_interest() {
   if (state_ == State::kClosed) return;
   uint32_t want = 0;
-  if (state_ == State::kOpen && !peer_eof_ && !paused_) want |= EPOLLIN;
+  if (state_ == State::kOpen && !peer_eof_ && !paused()) want |= EPOLLIN;
   if (!output_.empty()) want |= EPOLLOUT;
   // While a deferred flush is pending, EPOLLOUT would only wake us for
   // what that flush is about to write anyway.

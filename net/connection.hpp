@@ -64,6 +64,12 @@ class Connection : private EventLoop::Flushable {
   void flush();  // write what is queued now instead of at the end of the iteration
   void close_after_flush();
   void close();
+  // The owner has to wait (for another server, say) before it can take the
+  // next message: none is delivered, nothing more is read and EOF does not
+  // close, until resume_input() delivers what arrived meanwhile. Independent
+  // of the output backpressure pause.
+  void pause_input();
+  void resume_input();
 
   Id id() const { return id_; }
   const Address& peer() const { return peer_; }
@@ -82,7 +88,7 @@ class Connection : private EventLoop::Flushable {
   size_t deliver(std::string_view data);
   void finish_input();
   void update_interest();
-  bool paused() const { return paused_; }
+  bool paused() const { return paused_ || held_; }
 
   EventLoop& loop_;
   Socket socket_;
@@ -91,7 +97,8 @@ class Connection : private EventLoop::Flushable {
   ConnectionOptions options_;
   State state_ = State::kOpen;
   bool peer_eof_ = false;
-  bool paused_ = false;
+  bool paused_ = false;           // backpressure: the output is over max_output
+  bool held_ = false;             // pause_input()
   bool in_process_ = false;       // guards against re-entering process_input()
   bool flush_scheduled_ = false;  // flush_now() is queued on the loop
   uint32_t interest_ = 0;

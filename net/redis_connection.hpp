@@ -25,6 +25,7 @@ class RedisReply {
  public:
   explicit RedisReply(const redisReply* r) : r_(r) {}
   bool ok() const { return r_ != nullptr && r_->type != REDIS_REPLY_ERROR; }
+  bool missing() const { return r_ == nullptr; }  // the connection went away first
   bool is_nil() const { return r_ == nullptr || r_->type == REDIS_REPLY_NIL; }
   bool is_array() const { return r_ != nullptr && r_->type == REDIS_REPLY_ARRAY; }
   long long integer() const {

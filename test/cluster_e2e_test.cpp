@@ -215,6 +215,7 @@ TEST(ChatCluster, RedisRestartIsAnnouncedAndTheClusterRecovers) {
   // Local rooms keep working meanwhile.
   Client carol;
   ASSERT_EQ(log_in(carol, n1, "carol lobby"), "success\n");
+  EXPECT_EQ(carol.read_lines(1), "* cluster link lost\n");  // a newcomer is told too
   EXPECT_EQ(alice.read_lines(1), "* carol joined lobby\n");
   ASSERT_TRUE(carol.send("while down\n"));
   EXPECT_TRUE(window.stamped_lines(alice.read_lines(1), {"carol: while down"}));
@@ -232,6 +233,43 @@ TEST(ChatCluster, RedisRestartIsAnnouncedAndTheClusterRecovers) {
   const std::string who = bob.read_lines(1);
   for (const char* name : {"alice", "bob", "carol"})
     EXPECT_NE(who.find(name), std::string::npos) << who;
+}
+
+TEST(ChatCluster, AClientThatHalfClosesGetsEveryAnswer) {
+  RedisServer redis;
+  REQUIRE_REDIS(redis);
+  Node n1(redis), n2(redis);
+  ASSERT_TRUE(n1.port && n2.port);
+  StampWindow window;
+  Client alice;
+  ASSERT_EQ(log_in(alice, n1, "alice lobby"), "success\n");
+  // printf 'alice lobby\n' | nc -N: the answer waits on Redis, the EOF does not.
+  Client copy = Client::tcp("127.0.0.1", n2.port);
+  ASSERT_TRUE(copy.send("alice lobby\n"));
+  copy.shutdown_write();
+  EXPECT_EQ(copy.read_until_eof(), "reuse\n");
+  Client bob = Client::tcp("127.0.0.1", n2.port);
+  ASSERT_TRUE(bob.send("bob lobby\nhello\n/who\n"));
+  bob.shutdown_write();
+  EXPECT_EQ(bob.read_until_eof(), "success\n* members of lobby: alice bob\n");
+  EXPECT_EQ(alice.read_lines(1), "* bob joined lobby\n");
+  EXPECT_TRUE(window.stamped_lines(alice.read_lines(1), {"bob: hello"}));
+  EXPECT_EQ(alice.read_lines(1), "* bob left lobby\n");
+}
+
+TEST(ChatCluster, ARedisThatStopsAnsweringIsALostLink) {
+  RedisServer redis;
+  REQUIRE_REDIS(redis);
+  Node n1(redis);
+  ASSERT_TRUE(n1.port);
+  Client alice;
+  ASSERT_EQ(log_in(alice, n1, "alice lobby"), "success\n");
+  // Stopped, not gone: no socket error will ever say so; the watchdog does.
+  ASSERT_EQ(::kill(redis.pid(), SIGSTOP), 0);
+  const std::string lost = alice.read_lines(1, kRecoveryBound);
+  ASSERT_EQ(::kill(redis.pid(), SIGCONT), 0);
+  EXPECT_EQ(lost, "* cluster link lost\n");
+  EXPECT_EQ(alice.read_lines(1, kRecoveryBound), "* cluster link restored\n");
 }
 
 TEST(ChatCluster, RedisUnavailableAtStartIsAClearErrorAndExitOne) {

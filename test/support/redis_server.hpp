@@ -21,6 +21,7 @@ class RedisServer {
   RedisServer& operator=(const RedisServer&) = delete;
 
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   uint16_t port() const { return port_; }
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
   const std::string& error() const { return error_; }
