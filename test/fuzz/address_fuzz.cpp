@@ -71,23 +71,44 @@ void check_port(const std::string& text) {
   }
 }
 
-// Parses argv as `prog sub ARGS...` with the address options of one
-// subcommand. Returns false for a usage error.
-bool parse_address_args(const std::vector<std::string>& args, Transport t, netlab::modes::Side side,
-                        netlab::net::Endpoint& ep) {
-  CLI::App app("fuzz");
-  CLI::App* sub = app.add_subcommand("sub");
-  netlab::modes::add_address_options(sub, ep, t, side);
-  std::vector<std::string> argv_text = {"netlab", "sub"};
-  argv_text.insert(argv_text.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_text) argv.push_back(a.data());
-  try {
-    app.parse(static_cast<int>(argv.size()), argv.data());
-  } catch (const CLI::ParseError&) {
-    return false;
+// `netlab sub ARGS...` with the address options of one kind of subcommand.
+// Built once per kind and reused: building a CLI::App costs far more than
+// parsing with it, and CLI11 clears its results before each parse.
+class AddressArgs {
+ public:
+  AddressArgs(Transport t, netlab::modes::Side side) {
+    sub_ = app_.add_subcommand("sub");
+    netlab::modes::add_address_options(sub_, ep_, t, side);
   }
-  return true;
+
+  // The endpoint the options describe, or nullopt for a usage error.
+  std::optional<netlab::net::Endpoint> parse(const std::vector<std::string>& args) {
+    ep_ = netlab::net::Endpoint{};
+    std::vector<std::string> argv_text = {"netlab", "sub"};
+    argv_text.insert(argv_text.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_text) argv.push_back(a.data());
+    try {
+      app_.parse(static_cast<int>(argv.size()), argv.data());
+    } catch (const CLI::ParseError&) {
+      return std::nullopt;
+    }
+    return ep_;
+  }
+
+ private:
+  CLI::App app_{"fuzz"};
+  CLI::App* sub_ = nullptr;
+  netlab::net::Endpoint ep_;
+};
+
+AddressArgs& address_args(Transport t, netlab::modes::Side side) {
+  static AddressArgs tcp_server(Transport::kTcp, netlab::modes::Side::kServer);
+  static AddressArgs tcp_client(Transport::kTcp, netlab::modes::Side::kClient);
+  static AddressArgs udp_server(Transport::kUdp, netlab::modes::Side::kServer);
+  static AddressArgs udp_client(Transport::kUdp, netlab::modes::Side::kClient);
+  if (t == Transport::kTcp) return side == netlab::modes::Side::kServer ? tcp_server : tcp_client;
+  return side == netlab::modes::Side::kServer ? udp_server : udp_client;
 }
 
 void check_cli(FuzzedDataProvider& fdp) {
@@ -98,11 +119,11 @@ void check_cli(FuzzedDataProvider& fdp) {
 
   // --port=VALUE: accepted exactly when parse_port accepts it.
   const std::string port_text = arg();
-  netlab::net::Endpoint ep;
-  const bool ok = parse_address_args({"--port=" + port_text}, t, side, ep);
+  AddressArgs& parser = address_args(t, side);
+  const auto ep = parser.parse({"--port=" + port_text});
   const auto port = netlab::net::parse_port(port_text, t);
-  FUZZ_CHECK(ok == port.has_value());
-  if (ok) FUZZ_CHECK(ep.port == *port);
+  FUZZ_CHECK(ep.has_value() == port.has_value());
+  if (ep) FUZZ_CHECK(ep->port == *port);
 
   // Anything else: no exception but a usage error, and a consistent Endpoint.
   std::vector<std::string> args(fdp.ConsumeIntegralInRange<size_t>(0, 5));
@@ -111,8 +132,9 @@ void check_cli(FuzzedDataProvider& fdp) {
             ? arg()
             : fdp.PickValueInArray<std::string>({"-H", "--host", "-p", "--port", "--unix", "--",
                                                  "localhost", "21567", "daytime", "-p0"});
-  netlab::net::Endpoint any;
-  if (!parse_address_args(args, t, side, any)) return;
+  const auto parsed = parser.parse(args);
+  if (!parsed) return;
+  const netlab::net::Endpoint& any = *parsed;
   const std::string text = any.to_string();
   if (any.is_unix()) {
     FUZZ_CHECK(text == any.unix_path);
