@@ -25,6 +25,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -152,10 +153,11 @@ class Harness {
     FUZZ_CHECK(dir_.history(room) == expected);
   }
 
-  // Rooms that each get one member, one line and then empty again.
+  // Rooms that each get one member, one line and then empty again. Names
+  // go on from one burst to the next, so a few bursts pass kMaxIdleRooms.
   void burst(size_t rooms, size_t line_size) {
-    for (size_t k = 0; k < rooms; ++k) {
-      const std::string room = "burst-" + std::to_string(k);
+    for (size_t k = 0; k < rooms; ++k, ++bursts_) {
+      const std::string room = "burst-" + std::to_string(bursts_);
       join(kBurstIds + k, "b", room);
       record(room, std::string(line_size, 'b'));
       leave(kBurstIds + k);
@@ -210,10 +212,11 @@ class Harness {
   }
 
  private:
-  // What was said is remembered by digest: lines may be 600 KiB each.
+  // What was said is remembered by its size and the hash of its start:
+  // lines may be 1 MiB each, and the long ones are made of one byte anyway.
   using Digest = std::pair<size_t, size_t>;
   static Digest digest(const std::string& line) {
-    return {line.size(), std::hash<std::string>{}(line)};
+    return {line.size(), std::hash<std::string_view>{}(std::string_view(line).substr(0, 256))};
   }
 
   struct Seat {
@@ -246,6 +249,7 @@ class Harness {
   std::map<std::string, std::vector<MemberId>> rooms_;  // non-empty rooms, in join order
   std::map<std::string, std::vector<Digest>> said_;     // every line recorded with members in
   std::set<std::string> known_rooms_;
+  size_t bursts_ = 0;
 };
 
 // Few names and rooms, so collisions (reuse) and shared rooms are common.
@@ -260,29 +264,37 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Harness h(limit);
   for (int step = 0; step < 200 && fdp.remaining_bytes() > 0; ++step) {
     const MemberId id = fdp.ConsumeIntegralInRange<MemberId>(1, kMembers);
-    switch (fdp.ConsumeIntegralInRange(0, 6)) {
+    // Protocol lines are most of what a server sees; bursts cost the most.
+    switch (fdp.ConsumeIntegralInRange(0, 9)) {
       case 0:
       case 1:
+      case 2:
+      case 3:
         h.protocol_line(id, fdp.ConsumeRandomLengthString(64));
         break;
-      case 2:
+      case 4:
         h.join(id, fdp.PickValueInArray(kNames), fdp.PickValueInArray(kRooms));
         break;
-      case 3:
+      case 5:
         h.move(id, fdp.PickValueInArray(kRooms));
         break;
-      case 4:
+      case 6:
         h.leave(id);
         break;
-      case 5: {
-        // Lines up to 600 KiB: two of them pass kMaxHistoryBytes.
+      case 7: {
+        // Lines around the byte limit's edges (two halves fill it exactly).
+        constexpr size_t kMax = RoomDirectory::kMaxHistoryBytes;
         const std::string room = fdp.PickValueInArray(kRooms);
-        h.record(room, std::string(fdp.ConsumeIntegralInRange<size_t>(0, 600 * 1024), 'y'));
+        const size_t bytes = fdp.PickValueInArray<size_t>({0, 1, 64, kMax / 3, kMax / 2, kMax}) +
+                             fdp.ConsumeIntegralInRange<size_t>(0, 2);
+        h.record(room, std::string(bytes, 'y'));
         break;
       }
-      default:
+      case 8:
         h.burst(fdp.ConsumeIntegralInRange<size_t>(1, kMaxBurstRooms),
                 fdp.ConsumeIntegralInRange<size_t>(0, 8));
+        break;
+      default:
         break;
     }
     h.check();

@@ -116,12 +116,13 @@ def rooms(name, limit, steps):
     for s in steps:
         op, mid = s[0], s[1]
         f.int(mid, 1, 8)
-        if op == 'line': f.int(0, 0, 6); f.string(s[2])
-        elif op == 'join': f.int(2, 0, 6); f.pick(NAMES.index(s[2]), 6); f.pick(ROOMS.index(s[3]), 6)
-        elif op == 'move': f.int(3, 0, 6); f.pick(ROOMS.index(s[2]), 6)
-        elif op == 'leave': f.int(4, 0, 6)
-        elif op == 'record': f.int(5, 0, 6); f.pick(ROOMS.index(s[2]), 6); f.int(s[3], 0, 600 * 1024)
-        elif op == 'burst': f.int(6, 0, 6); f.int(s[2], 1, 160); f.int(s[3], 0, 8)
+        if op == 'line': f.int(0, 0, 9); f.string(s[2])
+        elif op == 'join': f.int(4, 0, 9); f.pick(NAMES.index(s[2]), 6); f.pick(ROOMS.index(s[3]), 6)
+        elif op == 'move': f.int(5, 0, 9); f.pick(ROOMS.index(s[2]), 6)
+        elif op == 'leave': f.int(6, 0, 9)
+        elif op == 'record':  # size: one of the edges below, plus 0-2
+            f.int(7, 0, 9); f.pick(ROOMS.index(s[2]), 6); f.pick(s[3], 6); f.int(s[4], 0, 2)
+        elif op == 'burst': f.int(8, 0, 9); f.int(s[2], 1, 40); f.int(s[3], 0, 8)
     put('chat_rooms_fuzz', name, f.bytes())
 rooms('conversation', 3, [('line', 1, 'alice lobby'), ('line', 2, 'bob'), ('line', 3, 'alice lobby'),
                           ('line', 3, 'carol lobby'), ('line', 1, 'hello'), ('line', 2, '/msg alice hi'),
@@ -132,14 +133,17 @@ rooms('history', 2, [('join', 1, 'alice', 'lobby'), ('join', 2, 'bob', 'lobby'),
                      ('join', 3, 'x', 'lobby'), ('line', 3, 'four')])
 rooms('reuse_across_rooms', 5, [('join', 1, 'alice', 'lobby'), ('join', 2, 'alice', 'games'),
                                 ('move', 2, 'lobby'), ('move', 1, 'games'), ('move', 2, 'lobby'),
-                                ('join', 3, 'Alice', 'lobby'), ('leave', 9 - 8)])
+                                ('join', 3, 'Alice', 'lobby'), ('leave', 1)])
 rooms('chinese', 5, [('line', 1, '张三 聊天室'), ('line', 2, '李四 聊天室'), ('line', 1, '你好'),
                      ('line', 2, '/msg 张三 私聊'), ('line', 2, '/join 大厅'), ('line', 1, '/who')])
-rooms('big_history', 100000, [('join', 1, 'alice', 'lobby'), ('record', 1, 'lobby', 600 * 1024),
-                              ('record', 1, 'lobby', 600 * 1024), ('record', 1, 'lobby', 10),
+# record sizes: 0, 1, 64, 1 MiB/3, 1 MiB/2, 1 MiB (by index)
+rooms('big_history', 100000, [('join', 1, 'alice', 'lobby'), ('record', 1, 'lobby', 4, 0),
+                              ('record', 1, 'lobby', 4, 0), ('record', 1, 'lobby', 2, 1),
+                              ('record', 1, 'lobby', 5, 1), ('record', 1, 'lobby', 3, 2),
                               ('leave', 1), ('join', 2, 'bob', 'lobby')])
-rooms('idle_rooms', 3, [('burst', 1, 150, 4), ('join', 1, 'x', 'burst-0'), ('burst', 1, 120, 1),
-                        ('join', 2, 'x', 'burst-150'), ('move', 1, 'burst-150')])
+rooms('idle_rooms', 3, [('burst', 1, 40, 4), ('burst', 1, 40, 4), ('join', 1, 'x', 'burst-0'),
+                        ('burst', 1, 40, 1), ('burst', 1, 40, 1), ('join', 2, 'x', 'burst-150'),
+                        ('move', 1, 'burst-150'), ('burst', 1, 40, 1), ('leave', 2)])
 
 # ---- cmdserv: one path (also tried as `ls PATH` and as a request line)
 for i, p in enumerate(['', '.', 'sub', 'sub/deeper', './sub/./deeper/', '中文目录', 'a.txt', '..',
