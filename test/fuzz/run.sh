@@ -30,7 +30,7 @@ cmake -S "$src" -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debu
   -DNETLAB_FUZZ=ON -DNETLAB_TESTS=OFF >"$build/configure.log" 2>&1 ||
   { cat "$build/configure.log"; exit 1; }
 # shellcheck disable=SC2086 # one word per target
-cmake --build "$build" -j "$(nproc)" --target $targets || exit 1
+cmake --build "$build" -j "${JOBS:-$(nproc)}" --target $targets || exit 1
 
 status=0
 for t in $targets; do
