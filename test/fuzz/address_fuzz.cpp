@@ -158,7 +158,8 @@ void check_host(const std::string& host, uint16_t port) {
   } else if (inet_pton(AF_INET6, host.c_str(), bytes.data()) == 1) {
     family = AF_INET6;
   }
-  const bool localhost = strcasecmp(host.c_str(), "localhost") == 0;
+  const bool localhost =
+      strcasecmp(host.c_str(), "localhost") == 0 || strcasecmp(host.c_str(), "localhost.") == 0;
   if (host.find('\0') != std::string::npos || (family == 0 && !localhost)) return;
 
   for (Transport t : {Transport::kTcp, Transport::kUdp}) {

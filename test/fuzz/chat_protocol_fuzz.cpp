@@ -52,11 +52,12 @@ void check_utf8(std::string_view s) {
   }
 }
 
+// Code points of valid UTF-8 (an invalid byte counts as one).
 size_t code_points(std::string_view s) {
   size_t n = 0;
   for (size_t i = 0; i < s.size(); ++n) {
     uint32_t cp = 0;
-    i += netlab::fuzz::reference_utf8(s, i, cp);
+    i += std::max<size_t>(1, netlab::fuzz::reference_utf8(s, i, cp));
   }
   return n;
 }

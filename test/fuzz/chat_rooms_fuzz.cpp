@@ -272,9 +272,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 3:
         h.protocol_line(id, fdp.ConsumeRandomLengthString(64));
         break;
-      case 4:
-        h.join(id, fdp.PickValueInArray(kNames), fdp.PickValueInArray(kRooms));
+      case 4: {
+        // One statement per value: the order of function arguments (and of
+        // `a + b`) is unspecified, and make_seeds.py relies on this order.
+        const std::string name = fdp.PickValueInArray(kNames);
+        const std::string room = fdp.PickValueInArray(kRooms);
+        h.join(id, name, room);
         break;
+      }
       case 5:
         h.move(id, fdp.PickValueInArray(kRooms));
         break;
@@ -285,15 +290,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         // Lines around the byte limit's edges (two halves fill it exactly).
         constexpr size_t kMax = RoomDirectory::kMaxHistoryBytes;
         const std::string room = fdp.PickValueInArray(kRooms);
-        const size_t bytes = fdp.PickValueInArray<size_t>({0, 1, 64, kMax / 3, kMax / 2, kMax}) +
-                             fdp.ConsumeIntegralInRange<size_t>(0, 2);
+        const size_t edge = fdp.PickValueInArray<size_t>({0, 1, 64, kMax / 3, kMax / 2, kMax});
+        const size_t bytes = edge + fdp.ConsumeIntegralInRange<size_t>(0, 2);
         h.record(room, std::string(bytes, 'y'));
         break;
       }
-      case 8:
-        h.burst(fdp.ConsumeIntegralInRange<size_t>(1, kMaxBurstRooms),
-                fdp.ConsumeIntegralInRange<size_t>(0, 8));
+      case 8: {
+        const size_t rooms = fdp.ConsumeIntegralInRange<size_t>(1, kMaxBurstRooms);
+        const size_t line_size = fdp.ConsumeIntegralInRange<size_t>(0, 8);
+        h.burst(rooms, line_size);
         break;
+      }
       default:
         break;
     }

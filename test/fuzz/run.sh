@@ -29,8 +29,10 @@ fi
 cmake -S "$src" -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug \
   -DNETLAB_FUZZ=ON -DNETLAB_TESTS=OFF >"$build/configure.log" 2>&1 ||
   { cat "$build/configure.log"; exit 1; }
+echo "fuzz: building the targets in $build"
 # shellcheck disable=SC2086 # one word per target
-cmake --build "$build" -j "${JOBS:-$(nproc)}" --target $targets || exit 1
+cmake --build "$build" -j "${JOBS:-$(nproc)}" --target $targets >"$build/build.log" 2>&1 ||
+  { tail -n 40 "$build/build.log"; exit 1; }
 
 status=0
 for t in $targets; do
