@@ -2,11 +2,14 @@
 # Both first install missing Debian packages (make deps), then build.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 JOBS       ?= $(shell nproc)
 DEBS       := cmake g++ make libcli11-dev libfmt-dev libgtest-dev libgmock-dev libreadline-dev libhiredis-dev \
-              python3 netcat-openbsd bash-completion zsh fish help2man redis-server pkg-config
+              python3 netcat-openbsd bash-completion zsh fish help2man redis-server pkg-config \
+              clang libclang-rt-14-dev
 
-.PHONY: all deps build build-asan run test test-release check-sanitize install bench clean
+.PHONY: all deps build build-asan run test test-release check-sanitize fuzz fuzz-short install bench clean
 
 all: build
 
@@ -44,7 +47,15 @@ check-sanitize: build-asan
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS) --timeout 180
 
-test: test-release check-sanitize
+# libFuzzer targets (test/fuzz, built with clang): FUZZ_SECONDS each, or 5 s
+# each inside make test; prints each one's exec count and coverage.
+fuzz: deps
+	JOBS=$(JOBS) sh test/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+fuzz-short: deps
+	JOBS=$(JOBS) sh test/fuzz/run.sh $(FUZZ_BUILD) 5
+
+test: test-release check-sanitize fuzz-short
 
 PREFIX ?= /usr/local
 install: build
@@ -58,4 +69,4 @@ bench: deps
 	bench/compare.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

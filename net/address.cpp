@@ -90,6 +90,8 @@ std::optional<uint16_t> parse_port(std::string_view text, Transport t) {
     if (ec != std::errc() || end != text.data() + text.size() || value > 65535) return std::nullopt;
     return static_cast<uint16_t>(value);
   }
+  // getservbyname reads a C string: "domain\0junk" would pass as "domain".
+  if (text.find('\0') != std::string_view::npos) return std::nullopt;
   const std::string name(text);
   const std::string proto(transport_name(t));
   // getservbyname is not reentrant; ports are parsed once, on the main thread.

@@ -29,6 +29,8 @@ std::pair<int, std::array<uint8_t, 16>> address_bytes(const Address& addr) {
 }  // namespace
 
 std::optional<Cidr> Cidr::parse(std::string_view text) {
+  // inet_pton reads a C string: "10.0.0.1\0junk" would pass as 10.0.0.1.
+  if (text.find('\0') != std::string_view::npos) return std::nullopt;
   Cidr c;
   const size_t slash = text.find('/');
   const std::string host(text.substr(0, slash));
@@ -43,11 +45,15 @@ std::optional<Cidr> Cidr::parse(std::string_view text) {
   c.prefix_ = max_prefix;
   if (slash != std::string_view::npos) {
     const std::string_view p = text.substr(slash + 1);
-    auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), c.prefix_);
-    if (p.empty() || ec != std::errc() || end != p.data() + p.size() || c.prefix_ < 0 ||
-        c.prefix_ > max_prefix) {
+    // Unsigned: from_chars takes a '-' for a signed type, and "-0" would
+    // pass as /0, a network holding every address.
+    unsigned prefix = 0;
+    auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), prefix);
+    if (p.empty() || ec != std::errc() || end != p.data() + p.size() ||
+        prefix > static_cast<unsigned>(max_prefix)) {
       return std::nullopt;
     }
+    c.prefix_ = static_cast<int>(prefix);
   }
   // "::ffff:10.0.0.0/104" is an IPv4 network in IPv6 clothing; peers are
   // compared as IPv4 (see address_bytes), so store it as one.

@@ -91,6 +91,14 @@ TEST(ParsePort, ServiceNameMustExistForTheTransport) {
   EXPECT_EQ(parse_port("no-such-service-netlab", Transport::kTcp), std::nullopt);
 }
 
+// Found by test/fuzz/address_fuzz: getservbyname stops at the NUL.
+TEST(ParsePort, RejectsAServiceNameWithANulInside) {
+  using namespace std::string_literals;
+  EXPECT_EQ(parse_port("daytime\0junk"s, Transport::kTcp), std::nullopt);
+  EXPECT_EQ(parse_port("daytime\0"s, Transport::kUdp), std::nullopt);
+  EXPECT_EQ(parse_port("80\0"s, Transport::kTcp), std::nullopt);
+}
+
 // --- Address ----------------------------------------------------------------
 
 TEST(Address, TransportNamesAreTheProtocolNames) {

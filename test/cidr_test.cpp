@@ -55,6 +55,22 @@ TEST(Cidr, RejectsMalformedText) {
   }
 }
 
+// Found by test/fuzz/address_fuzz: from_chars into an int took "-0" as 0,
+// so "10.0.0.0/-0" was /0 and matched every IPv4 peer.
+TEST(Cidr, RejectsANegativeZeroPrefix) {
+  for (const char* bad : {"10.0.0.0/-0", "255.255.255.255/-0", "::1/-0", "::/-00"}) {
+    EXPECT_FALSE(Cidr::parse(bad).has_value()) << '"' << bad << '"';
+  }
+}
+
+// Found by test/fuzz/address_fuzz: inet_pton stops at the NUL.
+TEST(Cidr, RejectsTextWithANulInside) {
+  using namespace std::string_literals;
+  for (const std::string& bad : {"10.0.0.1\0junk"s, "10.0.0.1\0"s, "::1\0/8"s, "10.0.0.0/8\0"s}) {
+    EXPECT_FALSE(Cidr::parse(bad).has_value());
+  }
+}
+
 TEST(Cidr, BareAddressMatchesOnlyItself) {
   EXPECT_TRUE(contains("127.0.0.1", "127.0.0.1"));
   EXPECT_FALSE(contains("127.0.0.1", "127.0.0.2"));
