@@ -91,6 +91,10 @@ Process::Process(std::vector<std::string> args, std::optional<std::string> stdin
                          : detail::ChildProcess::Stdio::kNullStdin,
              stdin_bytes ? std::move(*stdin_bytes) : std::string()) {}
 
+Process::Process(std::vector<std::string> args, FdLimit limit)
+    : child_(std::move(args), detail::ChildProcess::Stdio::kNullStdin, std::string(),
+             limit.max_fds) {}
+
 Process::~Process() = default;  // ChildProcess kills and reaps
 
 // Process gives up waiting once stderr ends (InteractiveProcess only once

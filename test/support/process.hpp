@@ -34,6 +34,11 @@ class Process {
   // them stdin is /dev/null.
   explicit Process(std::vector<std::string> args,
                    std::optional<std::string> stdin_bytes = std::nullopt);
+  // Runs with RLIMIT_NOFILE (soft and hard) lowered to max_fds.
+  struct FdLimit {
+    unsigned max_fds;
+  };
+  Process(std::vector<std::string> args, FdLimit limit);
   ~Process();  // SIGKILLs and reaps the child if it still runs
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
