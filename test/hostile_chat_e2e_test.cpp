@@ -213,8 +213,9 @@ TEST(HostileChat, OverlongLinesGetTheErrorAndACloseAndTheRoomIsTold) {
     // kilobyte; the send may fail half way once the server has closed.
     strangers.back().send(std::string(i == 0 ? 1 << 20 : 2 * kMaxLine, 'n'));
   }
+  const auto deadline = Clock::now() + kTimeout;
   for (auto& s : strangers) {
-    EXPECT_EQ(s.read_until_eof(), error);
+    EXPECT_EQ(s.read_until_eof(left(deadline)), error);
     EXPECT_TRUE(s.closed());
   }
   ASSERT_TRUE(sink.send("/who\n"));
@@ -251,15 +252,18 @@ TEST(HostileChat, SlowlorisLoginsAndMessagesAreServedAndStallNobody) {
   }
   const uint64_t before = good.rounds();
   EXPECT_EQ(dribble(slow, logins), "");
+  auto deadline = Clock::now() + kTimeout;
   for (int i = 0; i < kSlow; ++i) {
     const std::string n = std::to_string(10 + i);
-    EXPECT_EQ(slow[i].read_lines(1), "success\n") << "slow client " << n;
-    EXPECT_EQ(watchers[i].read_lines(1), "* s" + n + " joined r" + n + "\n");
+    EXPECT_EQ(slow[i].read_lines(1, left(deadline)), "success\n") << "slow client " << n;
+    EXPECT_EQ(watchers[i].read_lines(1, left(deadline)), "* s" + n + " joined r" + n + "\n");
   }
   EXPECT_EQ(dribble(slow, messages), "");
+  deadline = Clock::now() + kTimeout;
   for (int i = 0; i < kSlow; ++i) {
     const std::string n = std::to_string(10 + i);
-    EXPECT_TRUE(window.stamped(watchers[i].read_lines(1), "s" + n + ": " + messages[i]))
+    EXPECT_TRUE(
+        window.stamped(watchers[i].read_lines(1, left(deadline)), "s" + n + ": " + messages[i]))
         << "watcher " << n;
   }
   // Nominally a round per 20 ms pause; a stalled server would manage none.
@@ -315,8 +319,9 @@ TEST(HostileChat, MembersThatNeverReadAreDroppedAtMaxQueueAndRssStaysBounded) {
   EXPECT_EQ(heard, notices);
   EXPECT_TRUE(rss_within(server.pid(), "after_non_readers_dropped",
                          rss_bound_kib(kBusyRssKib + kNonReaders * kPerNonReaderRssKib)));
+  const auto deadline = Clock::now() + kTimeout;
   for (auto& h : hogs) {
-    h.read_until_eof();  // what was queued before the drop, then the end
+    h.read_until_eof(left(deadline));  // what was queued before the drop, then the end
     EXPECT_TRUE(h.closed());
   }
   ASSERT_TRUE(pub.send("/who\n"));
@@ -417,8 +422,9 @@ TEST(HostileChat, OutOfFdsItNeitherSpinsNorStopsServing) {
   }
   int served = 0, refused = 0;
   std::vector<Client*> watch;
+  const auto deadline = Clock::now() + kTimeout;
   for (auto& c : held) {
-    const std::string reply = c.read_lines(1);
+    const std::string reply = c.read_lines(1, left(deadline));
     if (reply.empty() && c.closed()) {
       ++refused;  // accepted on the reserve fd and closed at once
     } else {
@@ -499,8 +505,9 @@ TEST(HostileChat, SigtermUnderHostileLoadTellsEveryGoodMemberAndExitsZero) {
 
   const auto start = Clock::now();
   ASSERT_TRUE(server.proc.signal(SIGTERM));
+  const auto deadline = Clock::now() + 5s;
   for (auto& m : *room.members) {
-    EXPECT_EQ(m.read_until_eof(5s), kShutdown);
+    EXPECT_EQ(m.read_until_eof(left(deadline)), kShutdown);
     EXPECT_TRUE(m.closed());
   }
   ASSERT_TRUE(wait_exited_unreaped(server.pid(), 5s))

@@ -255,11 +255,12 @@ void overlong_lines_get_the_error_and_a_close(Kind kind) {
   Client endless = server.connect();
   ASSERT_TRUE(endless.valid());
   endless.send(std::string(1 << 20, '\0'));
+  const auto deadline = Clock::now() + kTimeout;
   for (auto& c : over) {
-    EXPECT_EQ(c.read_until_eof(), too_long(kMaxLine));
+    EXPECT_EQ(c.read_until_eof(left(deadline)), too_long(kMaxLine));
     EXPECT_TRUE(c.closed());
   }
-  EXPECT_EQ(endless.read_until_eof(), too_long(kMaxLine));
+  EXPECT_EQ(endless.read_until_eof(left(deadline)), too_long(kMaxLine));
   EXPECT_TRUE(endless.closed());
 
   Client longest = server.connect();
@@ -295,8 +296,10 @@ void slowloris_clients_stall_nobody(Kind kind) {
   EXPECT_EQ(dribble(slow, lines), "");
   const auto took = Clock::now() - start;
   const uint64_t during = good.rounds() - before;
+  const auto deadline = Clock::now() + kTimeout;
   for (size_t i = 0; i < slow.size(); ++i) {
-    EXPECT_TRUE(window.stamped(slow[i].read_lines(1), lines[i])) << "slow client " << i;
+    EXPECT_TRUE(window.stamped(slow[i].read_lines(1, left(deadline)), lines[i]))
+        << "slow client " << i;
   }
   // Nominally one round per 20 ms pause; a server stalled by the slow ones
   // would manage none in the 1.3 s of dribbling.
@@ -418,9 +421,10 @@ void out_of_fds_neither_spins_nor_stops_serving(Kind kind) {
   }
   int served = 0, refused = 0;
   std::vector<Client*> open_ones;
+  const auto deadline = Clock::now() + kTimeout;
   for (int i = 0; i < kHeld; ++i) {
     Client& c = held[static_cast<size_t>(i)];
-    const std::string reply = c.read_lines(1);
+    const std::string reply = c.read_lines(1, left(deadline));
     if (reply.empty() && c.closed()) {
       ++refused;  // accepted on the reserve fd and closed at once
     } else {
@@ -525,9 +529,10 @@ void sigterm_under_hostile_load(Kind kind, const std::string& model) {
   EXPECT_EQ(live_processes_in_group(server.pid(), server.pid()), std::vector<pid_t>{})
       << "processes of the server's group outlived it";
   EXPECT_EQ(server.proc.wait_exit(), 0) << server.proc.err();
+  const auto deadline = Clock::now() + kTimeout;
   for (size_t i = 0; i < good.size(); ++i) {
     // Its last request raced with the signal: answered in full, or not at all.
-    const std::string rest = good[i].read_until_eof();
+    const std::string rest = good[i].read_until_eof(left(deadline));
     EXPECT_TRUE(good[i].closed()) << "good client " << i << " never closed";
     if (!rest.empty()) {
       EXPECT_TRUE(window.stamped(rest, last + "\n")) << "good client " << i;
