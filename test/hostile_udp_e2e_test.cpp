@@ -233,6 +233,40 @@ TEST(HostileUserv, ZeroLengthAndLargestDatagrams) {
   EXPECT_GE(dropped, 2u) << log.substr(0, 2000);
 }
 
+// A Unix datagram socket can carry datagrams over 64 KiB, which UDP cannot.
+// The largest userv answers (65535 bytes) comes back whole; a longer one is
+// dropped without a reply (logged with -v) instead of being answered cut
+// short, and the server goes on.
+TEST(HostileUserv, UnixDatagramOverTheLimitIsDroppedNotAnsweredCutShort) {
+  TempDir dir;
+  const std::string path = dir.path("ts.dgram");
+  Process server({"userv", "--unix", path, "-v"});
+  ASSERT_TRUE(server.wait_for_stderr(std::regex("^netlab userv: listening on unix ")))
+      << server.err();
+  const StampWindow window;
+  Datagram s = Datagram::unix_dgram(dir.path("client.dgram"));
+  constexpr size_t kLargest = 65535;
+  const std::string largest = random_bytes(kLargest, 65535);
+  ASSERT_TRUE(s.send_to_unix(largest, path));
+  auto reply = s.receive(kTimeout, 1 << 17);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->size(), kStampSize + kLargest);
+  EXPECT_TRUE(window.stamped(*reply, largest));
+
+  for (const size_t size : {kLargest + 1, size_t{100000}}) {
+    ASSERT_TRUE(s.send_to_unix(random_bytes(size, static_cast<uint32_t>(size)), path)) << size;
+    EXPECT_TRUE(server.wait_for_stderr(std::regex("over 65535 bytes: dropped")))
+        << size << " bytes: " << server.err();
+    ASSERT_TRUE(s.send_to_unix("still there?", path));
+    reply = s.receive(kTimeout, 1 << 17);
+    ASSERT_TRUE(reply);
+    // Had the big one been answered, its reply would have come first.
+    ASSERT_EQ(reply->size(), kStampSize + 12) << "an answer to " << size << " bytes came";
+    EXPECT_TRUE(window.stamped(*reply, "still there?")) << "after " << size << " bytes";
+  }
+  EXPECT_EQ(server.terminate(), 0) << server.err();
+}
+
 // SIGTERM while a flood is still queued: exit 0 (so no core) at once.
 TEST(HostileUserv, SigtermDuringFloodExitsZero) {
   Userv server;
