@@ -331,6 +331,44 @@ TEST(HostileChat, MembersThatNeverReadAreDroppedAtMaxQueueAndRssStaysBounded) {
   EXPECT_EQ(server.proc.terminate(), 0) << server.proc.err();
 }
 
+// A client that never reads and keeps logging in under a taken name: each
+// try is answered "reuse" (it may try again), and those answers pile up
+// like any other output. It is dropped at --max-queue, not kept forever —
+// even while nobody else says a word (another member's line used to be
+// what dropped it), so the good room talks before and after, not during.
+TEST(HostileChat, ClientRepeatingATakenNameWithoutReadingIsDroppedAtMaxQueue) {
+  ChatServer server({"--max-queue", std::to_string(kTestMaxQueue)});
+  ASSERT_NE(server.port, 0);
+  GoodRoom room(server);
+  ASSERT_TRUE(room.ok);
+  {
+    KeepTalking before(room.round());
+    ASSERT_TRUE(before.wait_for_rounds(3));
+    ASSERT_TRUE(talked_fine(before.stop(), 3));
+  }
+
+  Client hog = server.connect(/*rcvbuf=*/2048);
+  ASSERT_TRUE(hog.valid());
+  std::string chunk;
+  while (chunk.size() < 64 * 1024) chunk += "g0 good\n";
+  // The kernel holds the hog's answers first (the server's send buffer grows
+  // up to tcp_wmem's maximum); give up well past that plus the queue.
+  const size_t give_up =
+      2 * (max_of_sysctl("/proc/sys/net/ipv4/tcp_wmem", size_t{4} << 20) + kTestMaxQueue);
+  size_t sent = 0;
+  while (sent < give_up && hog.send(chunk, 200ms)) sent += chunk.size();
+  std::printf("[  REUSE   ] %zu KiB of logins sent before the drop\n", sent / 1024);
+  EXPECT_LT(sent, give_up) << "never dropped";
+  const std::string answers = hog.read_until_eof();
+  EXPECT_TRUE(hog.closed());
+  EXPECT_EQ(answers.find_first_not_of("reuse\n"), std::string::npos) << "not only reuse answers";
+  EXPECT_TRUE(rss_within(server.pid(), "after_reuse_flood", rss_bound_kib(kBusyRssKib)));
+  KeepTalking after(room.round());
+  ASSERT_TRUE(after.wait_for_rounds(3));
+  EXPECT_TRUE(talked_fine(after.stop(), 3));
+  EXPECT_EQ(server.proc.terminate(), 0) << server.proc.err();
+}
+
 // 500 clients that vanish mid-line: before logging in (reset or close),
 // after logging in with half a message (reset or close), and after five
 // messages the server is still broadcasting (reset). Afterwards the server
