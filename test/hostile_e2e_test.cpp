@@ -465,6 +465,67 @@ void out_of_fds_neither_spins_nor_stops_serving(Kind kind) {
   EXPECT_EQ(server.proc.terminate(), 0) << server.proc.err();
 }
 
+// The same under --model thread, whose accept loop is not the reactor's:
+// out of fds it stops accepting for 100 ms at a time, so the clients over
+// the limit wait in the listen backlog (instead of being closed at once)
+// and are served as soon as the others leave. It must not spin meanwhile.
+void thread_model_out_of_fds_waits_without_spinning(Kind kind) {
+  if (kSanitized) {
+    GTEST_SKIP() << "UBSan's vptr check reports a false positive when the process runs out of "
+                    "fds; this scenario runs against the plain build only";
+  }
+  constexpr unsigned kMaxFds = 64;
+  constexpr int kHeld = 100;
+  constexpr double kIdleCpuLimit = 0.1;  // seconds of CPU per idle second: a spin would use ~1
+  RequestServer server(kind, {"--model", "thread"}, kMaxFds);
+  ASSERT_NE(server.port, 0);
+  const StampWindow window;
+  std::vector<Client> held;
+  for (int i = 0; i < kHeld; ++i) {
+    held.push_back(server.connect());
+    ASSERT_TRUE(held.back().valid()) << "client " << i;
+    ASSERT_TRUE(held.back().send("held " + std::to_string(i) + "\n"));
+  }
+  std::vector<size_t> served, waiting;
+  const auto deadline = Clock::now() + 1500ms;  // the served ones answer at once
+  for (size_t i = 0; i < held.size(); ++i) {
+    if (!held[i].readable_within(left(deadline))) {
+      waiting.push_back(i);
+      continue;
+    }
+    EXPECT_TRUE(window.stamped(held[i].read_lines(1), "held " + std::to_string(i) + "\n"))
+        << "client " << i;
+    served.push_back(i);
+  }
+  std::printf("[   FDS    ] limit %u, --model thread: %zu of %d served, %zu waiting\n", kMaxFds,
+              served.size(), kHeld, waiting.size());
+  ASSERT_FALSE(waiting.empty()) << "the fd limit was never reached";
+  EXPECT_GT(served.size(), static_cast<size_t>(kHeld / 3));
+  EXPECT_TRUE(server.proc.wait_for_stderr(std::regex("cannot accept: .*: pausing"), 1s))
+      << server.proc.err();
+
+  std::vector<Client*> watch;
+  for (auto& c : held) watch.push_back(&c);
+  const double busy_cpu = idle_cpu_seconds(server.pid(), watch);
+  std::printf("[   CPU    ] %.3f s over one idle second while out of fds\n", busy_cpu);
+  EXPECT_LT(busy_cpu, kIdleCpuLimit) << "the server spins while out of fds";
+
+  for (size_t i : served) held[i].close();
+  const auto answered_by = Clock::now() + kTimeout;
+  for (size_t i : waiting) {
+    EXPECT_TRUE(window.stamped(held[i].read_lines(1, left(answered_by)),
+                               "held " + std::to_string(i) + "\n"))
+        << "waiting client " << i << " never served";
+  }
+  watch.clear();
+  for (size_t i : waiting) watch.push_back(&held[i]);
+  const double idle_cpu = idle_cpu_seconds(server.pid(), watch);
+  std::printf("[   CPU    ] %.3f s over one idle second after the flood\n", idle_cpu);
+  EXPECT_LT(idle_cpu, kIdleCpuLimit);
+  EXPECT_TRUE(rss_within(server.pid(), "after_fd_exhaustion_thread", rss_bound_kib(kBusyRssKib)));
+  EXPECT_EQ(server.proc.terminate(), 0) << server.proc.err();
+}
+
 // Everything at once — good clients with requests in flight, slowloris
 // clients mid-line, non-readers, clients with half a line, a garbage flood —
 // and then SIGTERM: exit 0 (so no core either) within the shutdown grace,
@@ -559,6 +620,9 @@ TEST(HostileTserv, FiveHundredClientsThatVanishMidLineLeakNothing) {
 }
 TEST(HostileTserv, OutOfFdsItNeitherSpinsNorStopsServing) {
   out_of_fds_neither_spins_nor_stops_serving(Kind::kTserv);
+}
+TEST(HostileTserv, ThreadModelOutOfFdsWaitsWithoutSpinningAndServesTheWaiting) {
+  thread_model_out_of_fds_waits_without_spinning(Kind::kTserv);
 }
 TEST(HostileTserv, SigtermUnderHostileLoadExitsZero) {
   sigterm_under_hostile_load(Kind::kTserv, "reactor");
