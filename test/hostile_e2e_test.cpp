@@ -5,13 +5,9 @@
 // it all — while well-behaved clients keep talking on a thread of their own
 // and must get every reply byte for byte. After each scenario the server's
 // RSS is printed, recorded as a test property and held to a bound.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <fstream>
@@ -117,7 +113,6 @@ struct RequestServer {
 std::string good_exchange(Kind kind, const StampWindow& window, Client& c, size_t client,
                           uint64_t round) {
   std::string request;
-  std::string want_data;  // the reply is "[<ctime>] " + want_data, unless a command
   const uint64_t pick = kind == Kind::kCmdserv ? (round + client) % 3 : 0;
   if (pick == 0) {
     request = "good " + std::to_string(client) + " round " + std::to_string(round) + " 你好";

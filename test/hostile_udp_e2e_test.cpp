@@ -10,7 +10,6 @@
 // what must never happen is a wrong reply, or no reply after many tries.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
