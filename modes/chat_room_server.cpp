@@ -149,6 +149,9 @@ class RoomServer final : private BusDelivery {
     Client& c = clients_.at(id);
     if (!c.logged_in) {
       login(id, c, line);
+      // A client that repeats a taken name without reading its "reuse"
+      // answers must be dropped at --max-queue like any other.
+      drop_slow_members();
       return;
     }
     const auto* m = rooms_.find(id);

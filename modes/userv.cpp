@@ -19,8 +19,11 @@
 namespace netlab::modes {
 
 namespace {
-// The largest UDP payload; a bigger datagram cannot exist.
-constexpr size_t kMaxDatagram = 64 * 1024;
+// The largest datagram answered: more than any UDP payload (65507 bytes over
+// IPv4, 65527 over IPv6). Only a Unix datagram socket can carry a bigger one,
+// which is dropped (see serve_datagrams). One byte under 64 KiB, so that with
+// DatagramBatch's spare byte each read is still recvfrom(fd, 65536).
+constexpr size_t kMaxDatagram = 64 * 1024 - 1;
 // Datagrams taken per system call, and batches per wakeup per socket, so
 // one flooded address family cannot starve the other.
 constexpr unsigned kBatchSize = 64;
@@ -48,6 +51,15 @@ void serve_datagrams(net::Socket& socket, const net::AccessList& access, net::Da
       const net::Address& from = batch.sender(i);
       if (!access.permits(from)) {
         if (net::Log::verbose()) net::Log::debug("denied datagram from {}", from.to_string());
+        continue;
+      }
+      if (batch.oversized(i)) {
+        // Only a Unix datagram socket can carry one. Its reply could not echo
+        // it unchanged, so there is none (like the reply too big to send).
+        if (net::Log::verbose()) {
+          net::Log::debug("datagram from {} over {} bytes: dropped", from.to_string(),
+                          kMaxDatagram);
+        }
         continue;
       }
       if (net::Log::verbose()) {

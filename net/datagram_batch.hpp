@@ -8,6 +8,10 @@
 // by the whole batch and the received payload itself), so building a reply
 // copies nothing.
 //
+// A datagram longer than max_datagram (possible on a Unix datagram socket,
+// never over UDP) is not cut down to size quietly: each slot has one byte to
+// spare, so such a datagram fills it and reports oversized().
+//
 // With --trace the batch makes one recvfrom()/sendto() per datagram instead:
 // the trace then shows the calls the tutorial names, and they are the calls
 // really made.
@@ -35,7 +39,11 @@ class DatagramBatch {
   // for an error other than EAGAIN (on UDP often an ICMP error left by an
   // earlier reply: it concerns one peer, and the next call goes on).
   int receive(Socket& s);
-  std::string_view datagram(unsigned i) const { return {slots_[i].data, slots_[i].size}; }
+  // At most max_datagram bytes: all of datagram i unless oversized(i).
+  std::string_view datagram(unsigned i) const {
+    return {slots_[i].data, oversized(i) ? max_datagram_ : slots_[i].size};
+  }
+  bool oversized(unsigned i) const { return slots_[i].size > max_datagram_; }
   const Address& sender(unsigned i) const { return slots_[i].from; }
 
   // Queues a reply to datagram i: head then tail, as one datagram. Both must
@@ -56,8 +64,8 @@ class DatagramBatch {
   unsigned send_replies_traced(Socket& s);
 
   size_t max_datagram_;
-  // capacity x max_datagram bytes, never zero-filled: pages the kernel never
-  // writes to (most of each 64 KiB slot) cost no memory.
+  // capacity x (max_datagram + 1 spare) bytes, never zero-filled: pages the
+  // kernel never writes to (most of each 64 KiB slot) cost no memory.
   std::unique_ptr<char[]> storage_;
   std::vector<Slot> slots_;
   std::vector<mmsghdr> in_;

@@ -63,7 +63,8 @@ void close_fd(int& fd) {
   fd = -1;
 }
 
-ChildProcess::ChildProcess(std::vector<std::string> args, Stdio stdio, std::string stdin_bytes)
+ChildProcess::ChildProcess(std::vector<std::string> args, Stdio stdio, std::string stdin_bytes,
+                           unsigned max_fds)
     : stdio_(stdio) {
   (void)kSigpipeIgnored;
   const bool pty = stdio_ == Stdio::kPty;
@@ -119,6 +120,12 @@ ChildProcess::ChildProcess(std::vector<std::string> args, Stdio stdio, std::stri
   posix_spawnattr_setflags(&attr, flags);
 
   std::vector<std::string> argv_strings;
+  if (max_fds > 0) {
+    // dash and bash alike set both limits for "ulimit -n" without -H/-S; exec
+    // keeps the pid, so the child is still netlab itself to the caller.
+    argv_strings = {"/bin/sh", "-c",
+                    "ulimit -n " + std::to_string(max_fds) + R"( && exec "$0" "$@")"};
+  }
   argv_strings.push_back(NETLAB_BINARY);
   for (auto& a : args) argv_strings.push_back(std::move(a));
   std::vector<char*> argv;

@@ -35,7 +35,11 @@ class ChildProcess {
     kAllEnded,   // stdout and stderr reached EOF and the child was reaped
   };
 
-  ChildProcess(std::vector<std::string> args, Stdio stdio, std::string stdin_bytes = {});
+  // max_fds > 0: RLIMIT_NOFILE, soft and hard, for the child (set by a shell
+  // that then execs netlab, since posix_spawn cannot set limits). Lowering
+  // the hard limit matters: netlab raises its soft limit to the hard one.
+  ChildProcess(std::vector<std::string> args, Stdio stdio, std::string stdin_bytes = {},
+               unsigned max_fds = 0);
   ~ChildProcess();  // SIGKILLs and reaps the child's group if it still runs
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;

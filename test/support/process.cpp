@@ -91,6 +91,10 @@ Process::Process(std::vector<std::string> args, std::optional<std::string> stdin
                          : detail::ChildProcess::Stdio::kNullStdin,
              stdin_bytes ? std::move(*stdin_bytes) : std::string()) {}
 
+Process::Process(std::vector<std::string> args, FdLimit limit)
+    : child_(std::move(args), detail::ChildProcess::Stdio::kNullStdin, std::string(),
+             limit.max_fds) {}
+
 Process::~Process() = default;  // ChildProcess kills and reaps
 
 // Process gives up waiting once stderr ends (InteractiveProcess only once
@@ -335,11 +339,11 @@ bool Datagram::reply(std::string_view data) {
                   last_from_len_) == static_cast<ssize_t>(data.size());
 }
 
-std::optional<std::string> Datagram::receive(Millis timeout) {
+std::optional<std::string> Datagram::receive(Millis timeout, size_t capacity) {
   const auto deadline = Clock::now() + timeout;
   for (;;) {
     if (!wait_fd(fd_, POLLIN, deadline)) return std::nullopt;
-    std::string buf(65536, '\0');
+    std::string buf(capacity, '\0');
     last_from_len_ = sizeof(last_from_);
     const ssize_t n = ::recvfrom(fd_, buf.data(), buf.size(), MSG_DONTWAIT,
                                  reinterpret_cast<sockaddr*>(&last_from_), &last_from_len_);

@@ -34,6 +34,11 @@ class Process {
   // them stdin is /dev/null.
   explicit Process(std::vector<std::string> args,
                    std::optional<std::string> stdin_bytes = std::nullopt);
+  // Runs with RLIMIT_NOFILE (soft and hard) lowered to max_fds.
+  struct FdLimit {
+    unsigned max_fds;
+  };
+  Process(std::vector<std::string> args, FdLimit limit);
   ~Process();  // SIGKILLs and reaps the child if it still runs
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
@@ -133,8 +138,8 @@ class Datagram {
   bool send_to_unix(std::string_view data, const std::string& path);
   // Answers whoever sent the last received datagram.
   bool reply(std::string_view data);
-  // The next datagram, or nullopt at the deadline.
-  std::optional<std::string> receive(Millis timeout = kTimeout);
+  // The next datagram (cut to `capacity` bytes), or nullopt at the deadline.
+  std::optional<std::string> receive(Millis timeout = kTimeout, size_t capacity = 65536);
   // Every datagram already queued, without waiting.
   std::vector<std::string> drain();
 

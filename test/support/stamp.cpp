@@ -7,6 +7,15 @@ namespace netlab::testing {
 namespace {
 constexpr size_t kPrefixSize = 27;  // "[" + 24-byte ctime + "] "
 
+// Bytes for a failure message: the first 200 of them, escaped, and the size
+// when there are more (a failed 64 KiB datagram must not flood the log).
+std::string shown_bytes(std::string_view bytes) {
+  constexpr size_t kShown = 200;
+  if (bytes.size() <= kShown) return ::testing::PrintToString(std::string(bytes));
+  return ::testing::PrintToString(std::string(bytes.substr(0, kShown))) + "... (" +
+         std::to_string(bytes.size()) + " bytes)";
+}
+
 const std::regex& ctime_prefix() {
   static const std::regex re(
       R"(^\[(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 123]\d )"
@@ -27,10 +36,11 @@ std::string python_ctime(std::time_t t) {
 ::testing::AssertionResult StampWindow::stamped(std::string_view reply,
                                                 std::string_view data) const {
   const std::time_t after = std::time(nullptr);
-  const std::string shown = ::testing::PrintToString(std::string(reply));
+  // Only for failures: escaping every byte of a big reply costs more than the check.
+  const auto shown = [&] { return shown_bytes(reply); };
   if (reply.size() < kPrefixSize ||
       !std::regex_match(std::string(reply.substr(0, kPrefixSize)), ctime_prefix())) {
-    return ::testing::AssertionFailure() << "no \"[<ctime>] \" prefix in " << shown;
+    return ::testing::AssertionFailure() << "no \"[<ctime>] \" prefix in " << shown();
   }
   const std::string_view stamp = reply.substr(1, 24);
   bool in_window = false;
@@ -39,13 +49,14 @@ std::string python_ctime(std::time_t t) {
   if (!in_window) {
     return ::testing::AssertionFailure()
            << "stamp \"" << stamp << "\" is not a second between \"" << python_ctime(before_)
-           << "\" and \"" << python_ctime(after) << "\" in " << shown;
+           << "\" and \"" << python_ctime(after) << "\" in " << shown();
   }
-  if (reply.substr(kPrefixSize) != data) {
+  if (const std::string_view got = reply.substr(kPrefixSize); got != data) {
+    size_t at = 0;
+    while (at < got.size() && at < data.size() && got[at] == data[at]) ++at;
     return ::testing::AssertionFailure()
-           << "after the stamp: "
-           << ::testing::PrintToString(std::string(reply.substr(kPrefixSize)))
-           << "\n           want: " << ::testing::PrintToString(std::string(data));
+           << "after the stamp: " << shown_bytes(got) << "\n           want: " << shown_bytes(data)
+           << "\n           (the first difference is at byte " << at << ")";
   }
   return ::testing::AssertionSuccess();
 }
