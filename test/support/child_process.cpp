@@ -22,6 +22,18 @@
 
 extern char** environ;
 
+namespace netlab::testing {
+
+const std::string& netlab_binary() {
+  static const std::string path = [] {
+    const char* env = std::getenv("NETLAB_BINARY");
+    return std::string(env != nullptr && env[0] != '\0' ? env : NETLAB_BINARY);
+  }();
+  return path;
+}
+
+}  // namespace netlab::testing
+
 namespace netlab::testing::detail {
 
 namespace {
@@ -119,7 +131,7 @@ ChildProcess::ChildProcess(std::vector<std::string> args, Stdio stdio, std::stri
   posix_spawnattr_setflags(&attr, flags);
 
   std::vector<std::string> argv_strings;
-  argv_strings.push_back(NETLAB_BINARY);
+  argv_strings.push_back(netlab_binary());
   for (auto& a : args) argv_strings.push_back(std::move(a));
   std::vector<char*> argv;
   for (auto& a : argv_strings) argv.push_back(a.data());
@@ -147,7 +159,7 @@ ChildProcess::ChildProcess(std::vector<std::string> args, Stdio stdio, std::stri
     if (out[0] >= 0) ::close(out[0]);
     if (master >= 0) ::close(master);
     errno = rc;
-    die("posix_spawn " NETLAB_BINARY);
+    die(("posix_spawn " + netlab_binary()).c_str());
   }
   err_fd_ = err[0];
   if (!pty) {
