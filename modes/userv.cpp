@@ -19,8 +19,11 @@
 namespace netlab::modes {
 
 namespace {
-// The largest UDP payload; a bigger datagram cannot exist.
-constexpr size_t kMaxDatagram = 64 * 1024;
+// The longest datagram answered: above the largest UDP payload (65,507
+// bytes over IPv4, 65,527 over IPv6), so only a Unix datagram can be longer,
+// and it gets no reply (see DatagramBatch::too_long). The receive buffer is
+// one byte more: 64 KiB.
+constexpr size_t kMaxDatagram = 64 * 1024 - 1;
 // Datagrams taken per system call, and batches per wakeup per socket, so
 // one flooded address family cannot starve the other.
 constexpr unsigned kBatchSize = 64;
@@ -48,6 +51,13 @@ void serve_datagrams(net::Socket& socket, const net::AccessList& access, net::Da
       const net::Address& from = batch.sender(i);
       if (!access.permits(from)) {
         if (net::Log::verbose()) net::Log::debug("denied datagram from {}", from.to_string());
+        continue;
+      }
+      if (batch.too_long(i)) {
+        if (net::Log::verbose()) {
+          net::Log::debug("datagram over {} bytes from {}: no reply", kMaxDatagram,
+                          from.to_string());
+        }
         continue;
       }
       if (net::Log::verbose()) {

@@ -9,13 +9,13 @@ namespace netlab::net {
 
 DatagramBatch::DatagramBatch(unsigned capacity, size_t max_datagram)
     : max_datagram_(max_datagram),
-      storage_(std::make_unique_for_overwrite<char[]>(capacity * max_datagram)),
+      storage_(std::make_unique_for_overwrite<char[]>(capacity * (max_datagram + 1))),
       slots_(capacity),
       in_(capacity),
       in_iov_(capacity),
       out_(capacity),
       out_iov_(2 * static_cast<size_t>(capacity)) {
-  for (unsigned i = 0; i < capacity; ++i) slots_[i].data = storage_.get() + i * max_datagram;
+  for (unsigned i = 0; i < capacity; ++i) slots_[i].data = storage_.get() + i * (max_datagram + 1);
 }
 
 int DatagramBatch::receive(Socket& s) {
@@ -23,7 +23,7 @@ int DatagramBatch::receive(Socket& s) {
   if (Trace::calls()) return receive_traced(s);
   const unsigned n = capacity();
   for (unsigned i = 0; i < n; ++i) {
-    in_iov_[i] = {slots_[i].data, max_datagram_};
+    in_iov_[i] = {slots_[i].data, max_datagram_ + 1};
     msghdr& h = in_[i].msg_hdr;
     h = msghdr{};
     h.msg_name = slots_[i].from.get_mutable();
@@ -44,7 +44,7 @@ int DatagramBatch::receive_traced(Socket& s) {
   unsigned got = 0;
   while (got < capacity()) {
     Slot& slot = slots_[got];
-    const ssize_t n = s.recv_from(slot.data, max_datagram_, slot.from);
+    const ssize_t n = s.recv_from(slot.data, max_datagram_ + 1, slot.from);
     if (n < 0) {
       if (got > 0 || errno == EAGAIN || errno == EWOULDBLOCK) break;
       return -1;

@@ -36,6 +36,10 @@ class DatagramBatch {
   // earlier reply: it concerns one peer, and the next call goes on).
   int receive(Socket& s);
   std::string_view datagram(unsigned i) const { return {slots_[i].data, slots_[i].size}; }
+  // Datagram i was longer than max_datagram: only a Unix datagram socket
+  // can carry one (UDP's largest payload is below 64 KiB). Its datagram()
+  // is then cut short, so it must not be answered as if whole.
+  bool too_long(unsigned i) const { return slots_[i].size > max_datagram_; }
   const Address& sender(unsigned i) const { return slots_[i].from; }
 
   // Queues a reply to datagram i: head then tail, as one datagram. Both must
@@ -56,8 +60,10 @@ class DatagramBatch {
   unsigned send_replies_traced(Socket& s);
 
   size_t max_datagram_;
-  // capacity x max_datagram bytes, never zero-filled: pages the kernel never
-  // writes to (most of each 64 KiB slot) cost no memory.
+  // capacity x (max_datagram + 1) bytes, never zero-filled: pages the kernel
+  // never writes to (most of each 64 KiB slot) cost no memory. The extra
+  // byte per slot is how a longer datagram shows (see too_long), on both the
+  // recvmmsg and the traced recvfrom path.
   std::unique_ptr<char[]> storage_;
   std::vector<Slot> slots_;
   std::vector<mmsghdr> in_;

@@ -354,7 +354,7 @@ std::optional<std::string> Datagram::receive(Millis timeout) {
   const auto deadline = Clock::now() + timeout;
   for (;;) {
     if (!wait_fd(fd_, POLLIN, deadline)) return std::nullopt;
-    std::string buf(65536, '\0');
+    std::string buf(128 * 1024, '\0');  // a Unix datagram may pass 64 KiB
     last_from_len_ = sizeof(last_from_);
     const ssize_t n = ::recvfrom(fd_, buf.data(), buf.size(), MSG_DONTWAIT,
                                  reinterpret_cast<sockaddr*>(&last_from_), &last_from_len_);
@@ -371,7 +371,7 @@ std::optional<std::string> Datagram::receive(Millis timeout) {
 std::vector<std::string> Datagram::drain() {
   std::vector<std::string> out;
   for (;;) {
-    std::string buf(65536, '\0');
+    std::string buf(128 * 1024, '\0');  // a Unix datagram may pass 64 KiB
     const ssize_t n = ::recv(fd_, buf.data(), buf.size(), MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR || errno == ECONNREFUSED) continue;
