@@ -158,8 +158,9 @@ ChildProcess::ChildProcess(std::vector<std::string> args, Stdio stdio, std::stri
     if (in[1] >= 0) ::close(in[1]);
     if (out[0] >= 0) ::close(out[0]);
     if (master >= 0) ::close(master);
+    const std::string what = "posix_spawn " + netlab_binary();
     errno = rc;
-    die(("posix_spawn " + netlab_binary()).c_str());
+    die(what.c_str());
   }
   err_fd_ = err[0];
   if (!pty) {
