@@ -4,12 +4,14 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
+TSAN_BUILD ?= build-tsan
 JOBS       ?= $(shell nproc)
 DEBS       := cmake g++ make libcli11-dev libfmt-dev libgtest-dev libgmock-dev libreadline-dev libhiredis-dev \
               python3 netcat-openbsd bash-completion zsh fish help2man redis-server pkg-config \
               clang libclang-rt-14-dev
 
-.PHONY: all deps build build-asan run test test-release check-sanitize fuzz fuzz-short install bench clean
+.PHONY: all deps build build-asan build-tsan run test test-release check-sanitize check-tsan \
+        fuzz fuzz-short install bench clean
 
 all: build
 
@@ -55,7 +57,33 @@ fuzz: deps
 fuzz-short: deps
 	JOBS=$(JOBS) sh test/fuzz/run.sh $(FUZZ_BUILD) 5
 
-test: test-release check-sanitize fuzz-short
+
+# ThreadSanitizer for the threaded paths: --model thread, bench -t N and the
+# tracer they call (fork and the reactor run one thread). Only the binary is
+# built with TSan; the Release test binary runs the end-to-end tests that
+# drive those paths against it through NETLAB_BINARY. A report fails the run
+# twice over: halt_on_error makes that netlab exit 66, which its test sees,
+# and the report files are checked after the run, so one from a process
+# whose exit status no test looks at fails it too.
+TSAN_TESTS ?= /thread( |$$)|thread_|ThreadModel|^Bench(Rr|Udp|Fanout|Idle)\.
+TSAN_REPORTS = $(abspath $(TSAN_BUILD))/reports
+
+build-tsan: deps
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DNETLAB_TSAN=ON -DNETLAB_TESTS=OFF
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target netlab
+
+check-tsan: build build-tsan
+	rm -rf $(TSAN_REPORTS) && mkdir -p $(TSAN_REPORTS)
+	cd $(BUILD) && NETLAB_BINARY=$(abspath $(TSAN_BUILD))/netlab \
+	  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 exitcode=66 log_path=$(TSAN_REPORTS)/tsan" \
+	  ctest --output-on-failure --no-tests=error -j $(JOBS) --timeout 180 -R '$(TSAN_TESTS)'; \
+	rc=$$?; \
+	if ls $(TSAN_REPORTS)/tsan.* >/dev/null 2>&1; then \
+	  cat $(TSAN_REPORTS)/tsan.*; echo "check-tsan: ThreadSanitizer reported the above"; exit 1; \
+	fi; \
+	exit $$rc
+
+test: test-release check-sanitize check-tsan fuzz-short
 
 PREFIX ?= /usr/local
 install: build
@@ -69,4 +97,4 @@ bench: deps
 	bench/compare.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

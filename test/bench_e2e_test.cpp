@@ -3,6 +3,7 @@
 // installed) and its --json report is checked for what must hold whatever
 // the machine's speed: work was done, nothing failed, percentiles ordered.
 // Functional only: no test here depends on how fast anything is.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
@@ -117,6 +118,35 @@ TEST(BenchRr, MeasuresTservWithPipelineAndThreads) {
   EXPECT_EQ(r.at("pipeline"), 3);
   EXPECT_GT(r.at("duration_s"), 0.4);
   EXPECT_EQ(tserv.proc.terminate(), 0);
+}
+
+// Two load threads against a thread per connection: real concurrency on both
+// sides (make check-tsan runs this against a ThreadSanitizer build).
+TEST(BenchRr, DrivesThreadModelTservFromTwoThreads) {
+  Server tserv({"tserv", "--port", "0", "-q", "--model", "thread"});
+  ASSERT_NE(tserv.port, 0);
+  BenchRun run(
+      with({"rr", "127.0.0.1", std::to_string(tserv.port), "-c", "8", "-t", "2", "--pipeline", "2"},
+           kShort));
+  expect_sound(run, "rr");
+  EXPECT_EQ(tserv.proc.terminate(), 0) << tserv.proc.err();
+}
+
+// cmdserv's handler (ls under --root) called from many threads at once.
+TEST(BenchRr, DrivesThreadModelCmdservLsFromTwoThreads) {
+  TempDir root;
+  for (const char* name : {"a", "b"}) {
+    const int fd = ::open(root.path(name).c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+    ASSERT_GE(fd, 0) << name;
+    ::close(fd);
+  }
+  Server cmdserv({"cmdserv", "--port", "0", "-q", "--model", "thread", "--root", root.path(".")});
+  ASSERT_NE(cmdserv.port, 0);
+  BenchRun run(with(
+      {"rr", "127.0.0.1", std::to_string(cmdserv.port), "-c", "6", "-t", "2", "--payload", "ls"},
+      kShort));
+  expect_sound(run, "rr");
+  EXPECT_EQ(cmdserv.proc.terminate(), 0) << cmdserv.proc.err();
 }
 
 TEST(BenchRr, KeepsPipelineDepthRequestsInFlightAndSendsThePayloadLine) {

@@ -1322,7 +1322,7 @@ class ClosedStdinServer {
     std::string sh = "/bin/sh", dash_c = "-c";
     std::string script =
         "exec <&- && exec \"$0\" chat-server --mode duplex --port 0 --host 127.0.0.1";
-    std::string binary = NETLAB_BINARY;
+    std::string binary = netlab_binary();
     char* argv[] = {sh.data(), dash_c.data(), script.data(), binary.data(), nullptr};
     const int rc = ::posix_spawn(&pid_, argv[0], &actions, &attr, argv, environ);
     posix_spawn_file_actions_destroy(&actions);

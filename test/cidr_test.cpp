@@ -140,6 +140,44 @@ TEST(Cidr, Ipv4MappedNetworkMatchesItsPeers) {
   EXPECT_TRUE(contains("::ffff:127.0.0.1", "127.0.0.1"));
 }
 
+TEST(Cidr, FullLengthPrefixesMatchExactlyOneAddress) {
+  EXPECT_TRUE(contains("127.0.0.1/32", "127.0.0.1"));
+  EXPECT_FALSE(contains("127.0.0.1/32", "127.0.0.0"));
+  EXPECT_FALSE(contains("127.0.0.1/32", "127.0.0.2"));
+  EXPECT_FALSE(contains("127.0.0.1/32", "::ffff:127.0.0.2"));
+  EXPECT_TRUE(contains("255.255.255.255/32", "255.255.255.255"));
+  EXPECT_TRUE(contains("2001:db8::1/128", "2001:db8::1"));
+  EXPECT_FALSE(contains("2001:db8::1/128", "2001:db8::"));
+  EXPECT_FALSE(contains("2001:db8::1/128", "2001:db8::3"));
+  EXPECT_TRUE(contains("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128",
+                       "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"));
+}
+
+TEST(Cidr, Ipv4MappedNetworkMatchesNativeIpv4Peers) {
+  // The other way round from Ipv4MappedPeerMatchesIpv4Network: the network
+  // is written mapped, the peer is a plain IPv4 one (an AF_INET socket).
+  EXPECT_TRUE(contains("::ffff:127.0.0.0/104", "127.0.0.1"));
+  EXPECT_TRUE(contains("::ffff:127.0.0.0/104", "127.255.0.9"));
+  EXPECT_FALSE(contains("::ffff:127.0.0.0/104", "128.0.0.1"));
+  EXPECT_TRUE(contains("::ffff:127.0.0.1/128", "127.0.0.1"));
+  EXPECT_FALSE(contains("::ffff:127.0.0.1/128", "127.0.0.2"));
+  // /96 leaves no IPv4 bits: every IPv4 peer, however it arrived.
+  EXPECT_TRUE(contains("::ffff:0.0.0.0/96", "1.2.3.4"));
+  EXPECT_TRUE(contains("::ffff:0.0.0.0/96", "::ffff:1.2.3.4"));
+  EXPECT_FALSE(contains("::ffff:0.0.0.0/96", "::1"));
+}
+
+TEST(Cidr, Ipv6NetworksNeverMatchIpv4PeersEvenMapped) {
+  // A peer is judged by its real family, not by the socket that accepted it:
+  // the same rule whether the server listens on 0.0.0.0 or dual-stack ::.
+  EXPECT_FALSE(contains("::/0", "::ffff:127.0.0.1"));
+  EXPECT_FALSE(contains("::/0", "127.0.0.1"));
+  EXPECT_TRUE(contains("::/0", "::1"));
+  // Shorter than /96, a mapped network is an IPv6 one.
+  EXPECT_FALSE(contains("::ffff:0:0/95", "::ffff:1.2.3.4"));
+  EXPECT_TRUE(contains("::ffff:0:0/95", "::fffe:0:1"));
+}
+
 TEST(Cidr, UnixAddressIsInNoNetwork) {
   EXPECT_FALSE(cidr("0.0.0.0/0").contains(Address::unix_path("/tmp/x.sock")));
   EXPECT_FALSE(cidr("::/0").contains(Address::unix_path("/tmp/x.sock")));

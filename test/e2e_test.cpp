@@ -385,6 +385,35 @@ TEST_P(TservConcurrentModel, MaxClientsRefusesClientsBeyondLimit) {
   EXPECT_EQ(server.proc.terminate(), 0) << server.proc.err();
 }
 
+// SIGTERM while every client is between a request and the next: each worker
+// (thread, process or the loop) must see the stop, close its client and let
+// the server exit 0, not hang on one still blocked in a read.
+TEST_P(TservConcurrentModel, SigtermWithTwentyClientsMidRequestClosesEveryOneAndExitsZero) {
+  Tserv server({"--model", GetParam()});
+  ASSERT_NE(server.port, 0);
+  constexpr int kClients = 20;
+  const StampWindow window;
+  std::vector<Client> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(server.connect());
+    ASSERT_TRUE(clients.back().valid()) << "client " << i;
+    const std::string id = "client " + std::to_string(i);
+    // A whole request, then half of the next one that never gets its '\n'.
+    ASSERT_TRUE(clients.back().send(id + "\nhalf of " + id)) << id;
+  }
+  for (int i = 0; i < kClients; ++i) {
+    ASSERT_TRUE(window.stamped_lines(clients[i].read_lines(1), {"client " + std::to_string(i)}))
+        << "client " << i;
+  }
+  const auto start = Clock::now();
+  EXPECT_EQ(server.proc.terminate(4s), 0) << server.proc.err();
+  EXPECT_LT(Clock::now() - start, 4s) << elapsed_ms(start);
+  for (int i = 0; i < kClients; ++i) {
+    EXPECT_EQ(clients[i].read_until_eof(2s), "") << "client " << i;
+    EXPECT_TRUE(clients[i].closed()) << "client " << i << " not disconnected by the shutdown";
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Tserv, TservConcurrentModel,
                          ::testing::Values("reactor", "thread", "fork"),
                          [](const auto& info) { return info.param; });

@@ -14,8 +14,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <optional>
 #include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -236,7 +238,56 @@ TEST_P(TraceTserv, ShowsSetupOneExchangeAndTeardownInOrder) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryModel, TraceTserv,
-                         ::testing::Values("reactor", "iterative", "thread", "fork"));
+                         ::testing::Values("reactor", "iterative", "thread", "fork"),
+                         [](const auto& info) { return info.param; });
+
+// The recorder called from many worker threads at once: every line whole and
+// attributed, and each client's exchange traced by one worker.
+TEST(Trace, ThreadModelKeepsLinesWholeWithClientsAtOnce) {
+  Server server(server_args({"tserv", "--trace=all", "--model", "thread"}));
+  ASSERT_NE(server.port, 0);
+  constexpr int kClients = 8;
+  constexpr int kRounds = 5;
+  std::vector<Client> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(Client::tcp("127.0.0.1", server.port));
+    ASSERT_TRUE(clients.back().valid()) << i;
+  }
+  // Every client's request is in flight before any reply is read, so the
+  // workers run (and trace) side by side.
+  for (int round = 0; round < kRounds; ++round) {
+    for (int i = 0; i < kClients; ++i) {
+      ASSERT_TRUE(clients[i].send("c" + std::to_string(i) + "r" + std::to_string(round) + "\n"));
+    }
+    for (int i = 0; i < kClients; ++i) EXPECT_NE(clients[i].read_lines(1), "") << i;
+  }
+  clients.clear();
+  EXPECT_EQ(server.proc.terminate(), 0) << server.proc.err();
+
+  // A line cut or merged by another thread's write would be neither a trace
+  // line nor a log line.
+  const std::string& err = server.proc.err();
+  const auto lines = trace_lines(err);
+  size_t log_lines = 0;
+  for (size_t at = 0; (at = err.find("\nnetlab tserv: ", at)) != std::string::npos; ++at) {
+    ++log_lines;
+  }
+  log_lines += err.rfind("netlab tserv: ", 0) == 0;
+  EXPECT_EQ(lines.size() + log_lines, static_cast<size_t>(std::count(err.begin(), err.end(), '\n')))
+      << err;
+  for (const auto& l : lines) EXPECT_EQ(l.who.rfind("tid ", 0), 0u) << l.who << " " << l.call;
+  for (int i = 0; i < kClients; ++i) {
+    std::set<std::string> workers;
+    for (int round = 0; round < kRounds; ++round) {
+      const std::string text = "c" + std::to_string(i) + "r" + std::to_string(round);
+      const auto recv =
+          find_call(lines, R"(recv\(fd \d+, 65536\) = \d+ bytes ")" + text + R"(\\n")");
+      ASSERT_TRUE(recv) << text << "\n" << dump(lines);
+      workers.insert(recv->who);
+    }
+    EXPECT_EQ(workers.size(), 1u) << "client " << i << " served by more than one thread";
+  }
+}
 
 // ------------------------------------------------------------------ payloads
 
@@ -522,7 +573,7 @@ std::optional<std::string> run_on_pty(const std::vector<std::string>& args,
   posix_spawnattr_init(&attr);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
 
-  std::vector<std::string> strings = {NETLAB_BINARY};
+  std::vector<std::string> strings = {netlab_binary()};
   strings.insert(strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& s : strings) argv.push_back(s.data());

@@ -88,6 +88,50 @@ TEST(Userv, ServesUnixDatagramSocket) {
   EXPECT_EQ(server.terminate(), 0) << server.err();
 }
 
+// The largest UDP payload over IPv4 is 65,507 bytes and a reply adds the
+// 27-byte stamp: 65,480 bytes is the longest datagram that can be answered.
+TEST(Userv, AnswersUpTo65480BytesOverIpv4AndDropsLongerOnes) {
+  Userv server;
+  ASSERT_NE(server.port, 0);
+  const StampWindow window;
+  Datagram socket = Datagram::udp("127.0.0.1");
+  const std::string longest(65480, 'x');
+  ASSERT_TRUE(socket.send_to(longest, "127.0.0.1", server.port));
+  const auto reply = socket.receive();
+  ASSERT_TRUE(reply) << "no reply to " << longest.size() << " bytes";
+  EXPECT_TRUE(window.stamped(*reply, longest));
+  ASSERT_TRUE(socket.send_to(std::string(65481, 'y'), "127.0.0.1", server.port));
+  ASSERT_TRUE(socket.send_to("after", "127.0.0.1", server.port));
+  const auto next = socket.receive();
+  ASSERT_TRUE(next) << "the server stopped answering";
+  EXPECT_TRUE(window.stamped(*next, "after")) << "a reply to the 65,481 bytes arrived";
+  EXPECT_EQ(server.proc.terminate(), 0) << server.proc.err();
+}
+
+// A Unix datagram may be longer than UDP allows; past 65,535 bytes it is not
+// answered with a reply cut short, and the server goes on.
+TEST(Userv, UnixDatagramOver65535BytesGetsNoReply) {
+  TempDir dir;
+  const std::string path = dir.path("ts.dgram");
+  Process server({"userv", "--unix", path});
+  ASSERT_TRUE(server.wait_for_stderr(std::regex("^netlab userv: listening on unix " + path + "$")))
+      << server.err();
+  const StampWindow window;
+  Datagram socket = Datagram::unix_dgram(dir.path("client.dgram"));
+  const std::string whole(65535, 'w');
+  ASSERT_TRUE(socket.send_to_unix(whole, path));
+  const auto reply = socket.receive();
+  ASSERT_TRUE(reply);
+  EXPECT_TRUE(window.stamped(*reply, whole));
+  ASSERT_TRUE(socket.send_to_unix(std::string(65536, 'c'), path));
+  ASSERT_TRUE(socket.send_to_unix("after", path));
+  const auto next = socket.receive();
+  ASSERT_TRUE(next) << "the server stopped answering";
+  EXPECT_TRUE(window.stamped(*next, "after"))
+      << "the cut datagram was answered: " << next->size() << " bytes";
+  EXPECT_EQ(server.terminate(), 0) << server.err();
+}
+
 TEST(Userv, AnswersEveryClientSeparately) {
   Userv server;
   ASSERT_NE(server.port, 0);

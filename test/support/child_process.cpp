@@ -22,6 +22,18 @@
 
 extern char** environ;
 
+namespace netlab::testing {
+
+const std::string& netlab_binary() {
+  static const std::string path = [] {
+    const char* env = std::getenv("NETLAB_BINARY");
+    return std::string(env != nullptr && env[0] != '\0' ? env : NETLAB_BINARY);
+  }();
+  return path;
+}
+
+}  // namespace netlab::testing
+
 namespace netlab::testing::detail {
 
 namespace {
@@ -126,7 +138,7 @@ ChildProcess::ChildProcess(std::vector<std::string> args, Stdio stdio, std::stri
     argv_strings = {"/bin/sh", "-c",
                     "ulimit -n " + std::to_string(max_fds) + R"( && exec "$0" "$@")"};
   }
-  argv_strings.push_back(NETLAB_BINARY);
+  argv_strings.push_back(netlab_binary());
   for (auto& a : args) argv_strings.push_back(std::move(a));
   std::vector<char*> argv;
   for (auto& a : argv_strings) argv.push_back(a.data());
@@ -153,8 +165,9 @@ ChildProcess::ChildProcess(std::vector<std::string> args, Stdio stdio, std::stri
     if (in[1] >= 0) ::close(in[1]);
     if (out[0] >= 0) ::close(out[0]);
     if (master >= 0) ::close(master);
+    const std::string what = "posix_spawn " + netlab_binary();
     errno = rc;
-    die("posix_spawn " NETLAB_BINARY);
+    die(what.c_str());
   }
   err_fd_ = err[0];
   if (!pty) {

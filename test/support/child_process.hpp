@@ -15,6 +15,15 @@
 #include <string_view>
 #include <vector>
 
+namespace netlab::testing {
+
+// The netlab binary every end-to-end test runs: $NETLAB_BINARY when set and
+// not empty (make check-tsan points the Release tests at a ThreadSanitizer
+// build this way), else the one built with the tests.
+const std::string& netlab_binary();
+
+}  // namespace netlab::testing
+
 namespace netlab::testing::detail {
 
 [[noreturn]] void die(const char* what);  // throws std::system_error for errno

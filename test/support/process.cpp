@@ -30,7 +30,9 @@ socklen_t make_inet_address(const std::string& host, uint16_t port, sockaddr_sto
   if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
     v4->sin_family = AF_INET;
     v4->sin_port = htons(port);
-    if (v4->sin_addr.s_addr != htonl(INADDR_LOOPBACK))
+    // All of 127.0.0.0/8 is loopback on Linux: the access tests connect
+    // from 127.0.0.2 to tell two local clients apart.
+    if ((ntohl(v4->sin_addr.s_addr) >> 24) != IN_LOOPBACKNET)
       throw std::invalid_argument("not loopback: " + host);
     return sizeof(sockaddr_in);
   }
@@ -125,11 +127,15 @@ int Process::terminate(Millis timeout) {
 
 // ---------------------------------------------------------------- Client
 
-Client Client::connect_to(const sockaddr_storage& ss, socklen_t len, int rcvbuf, Millis timeout) {
+Client Client::connect_to(const sockaddr_storage& ss, socklen_t len, int rcvbuf, Millis timeout,
+                          const sockaddr_storage* source, socklen_t source_len) {
   const int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) die("socket");
   Client c(fd);
   if (rcvbuf > 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+  if (source != nullptr && ::bind(fd, reinterpret_cast<const sockaddr*>(source), source_len) < 0) {
+    die("bind");
+  }
   int err = 0;
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&ss), len) < 0) {
     err = errno;
@@ -152,6 +158,15 @@ Client Client::tcp(const std::string& host, uint16_t port, int rcvbuf, Millis ti
   sockaddr_storage ss;
   const socklen_t len = make_inet_address(host, port, ss);
   return connect_to(ss, len, rcvbuf, timeout);
+}
+
+Client Client::tcp_from(const std::string& source, const std::string& host, uint16_t port,
+                        Millis timeout) {
+  sockaddr_storage from;
+  const socklen_t from_len = make_inet_address(source, 0, from);
+  sockaddr_storage ss;
+  const socklen_t len = make_inet_address(host, port, ss);
+  return connect_to(ss, len, 0, timeout, &from, from_len);
 }
 
 Client Client::unix_stream(const std::string& path, Millis timeout) {
@@ -360,7 +375,7 @@ std::optional<std::string> Datagram::receive(Millis timeout, size_t capacity) {
 std::vector<std::string> Datagram::drain() {
   std::vector<std::string> out;
   for (;;) {
-    std::string buf(65536, '\0');
+    std::string buf(128 * 1024, '\0');  // a Unix datagram may pass 64 KiB
     const ssize_t n = ::recv(fd_, buf.data(), buf.size(), MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR || errno == ECONNREFUSED) continue;

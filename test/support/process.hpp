@@ -77,6 +77,10 @@ class Client {
   // shrinks SO_RCVBUF before connecting. Check valid() / error().
   static Client tcp(const std::string& host, uint16_t port, int rcvbuf = 0,
                     Millis timeout = kTimeout);
+  // From a chosen loopback source address (bound before connecting, port 0):
+  // 127.0.0.2 is another host as far as --allow/--deny can tell.
+  static Client tcp_from(const std::string& source, const std::string& host, uint16_t port,
+                         Millis timeout = kTimeout);
   static Client unix_stream(const std::string& path, Millis timeout = kTimeout);
 
   Client() = default;
@@ -108,7 +112,8 @@ class Client {
   void close();
 
  private:
-  static Client connect_to(const sockaddr_storage& ss, socklen_t len, int rcvbuf, Millis timeout);
+  static Client connect_to(const sockaddr_storage& ss, socklen_t len, int rcvbuf, Millis timeout,
+                           const sockaddr_storage* source = nullptr, socklen_t source_len = 0);
   // Receives once (after waiting up to the deadline); false on EOF/error/timeout.
   bool fill(Clock::time_point deadline);
 
@@ -122,7 +127,7 @@ class Client {
 // probe userv and to play fake servers for uclnt.
 class Datagram {
  public:
-  // Bound to host:0 ("127.0.0.1" or "::1").
+  // Bound to host:0 ("127.0.0.1", another 127.x.y.z, or "::1").
   static Datagram udp(const std::string& host);
   // Bound to path.
   static Datagram unix_dgram(const std::string& path);
