@@ -120,7 +120,7 @@ TEST(Userv, UnixDatagramOver65535BytesGetsNoReply) {
   Datagram socket = Datagram::unix_dgram(dir.path("client.dgram"));
   const std::string whole(65535, 'w');
   ASSERT_TRUE(socket.send_to_unix(whole, path));
-  const auto reply = socket.receive();
+  const auto reply = socket.receive(kTimeout, 128 * 1024);  // 65,535 bytes + the stamp
   ASSERT_TRUE(reply);
   EXPECT_TRUE(window.stamped(*reply, whole));
   ASSERT_TRUE(socket.send_to_unix(std::string(65536, 'c'), path));
