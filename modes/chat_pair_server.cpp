@@ -39,7 +39,10 @@ class PairServer {
 
  private:
   void accept(net::Socket socket, const net::Address& peer) {
-    if (!o_.access.permits(peer)) return;
+    if (!o_.access.permits(peer)) {
+      net::Log::debug("denied {}", peer.to_string());
+      return;  // the socket closes here, unread
+    }
     if (peer_ && peer_->is_open()) {
       static constexpr std::string_view kBusy = "error: busy\n";
       socket.send(kBusy.data(), kBusy.size());
