@@ -201,6 +201,7 @@ void ClusterBus::connection_up() {
   // Everything this node held before the link went down (or Redis lost it
   // in a restart) is registered again, in join order.
   register_members();
+  settle_outage();
   for (const auto& [room, count] : rooms_.rooms()) {
     channels_[room] = RoomChannel{RoomChannel::State::kSubscribing, 0, {}};
     sub_.subscribe(room_channel(room));
@@ -391,7 +392,10 @@ void ClusterBus::on_channel_message(std::string_view channel, std::string_view p
 void ClusterBus::claim(const std::string& room, const std::string& name,
                        std::function<void(bool)> done) {
   if (!up()) {
-    done(true);  // this node alone for now; registered when the link is back
+    // This node alone for now; registered, and announced to the other
+    // nodes, when the link is back.
+    offline_joined_.insert(member(room, name));
+    done(true);
     return;
   }
   when_subscribed(room, [this, room, name, done = std::move(done)] {
@@ -418,10 +422,43 @@ void ClusterBus::release(const std::string& room, const std::string& name,
     if (done) then = [done = std::move(done)](net::RedisReply) { done(); };
     cmd_.command({"EVAL", kReleaseScript, "0", o_.prefix, node_, member(room, name)},
                  std::move(then));
-  } else if (done) {
-    done();
+  } else {
+    // Redis may still hold the name (an outage it survived): given back,
+    // and the leaving announced, when the link is back, unless it was
+    // taken here during the outage too.
+    const std::string m = member(room, name);
+    if (offline_joined_.erase(m) == 0) offline_left_.insert(m);
+    if (done) done();
   }
   maybe_unsubscribe(room);
+}
+
+// The link is back: what changed meanwhile reaches Redis and the other nodes.
+// The notices go out a heartbeat later: the other nodes, cut off by the
+// same outage, are then most likely subscribed again to hear them.
+void ClusterBus::settle_outage() {
+  std::vector<std::pair<std::string, std::string>> notices;  // room, line
+  for (const std::string& m : offline_left_) {
+    const auto [room, name] = split_member(m);
+    const std::string r(room);
+    if (rooms_.find_in_room(r, name)) continue;  // back again: registered as a member
+    cmd_.command({"EVAL", kReleaseScript, "0", o_.prefix, node_, m});
+    notices.emplace_back(r, left_notice(name, r));
+  }
+  for (const std::string& m : offline_joined_) {
+    const auto [room, name] = split_member(m);
+    const std::string r(room);
+    if (rooms_.find_in_room(r, name)) notices.emplace_back(r, joined_notice(name, r));
+  }
+  offline_left_.clear();
+  offline_joined_.clear();
+  if (notices.empty()) return;
+  loop_.run_after(kHeartbeat, [this, notices = std::move(notices)] {
+    if (!up()) return;  // lost again: the members were told
+    for (const auto& [room, line] : notices) {
+      cmd_.command({"PUBLISH", room_channel(room), fmt::format("{} N {}", node_, line)});
+    }
+  });
 }
 
 void ClusterBus::publish(const std::string& room, std::string_view line, MemberId except, Kind kind,

@@ -22,6 +22,7 @@
 // Redis connections (commands, and subscriptions, which hiredis cannot mix).
 #include <chrono>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,7 @@ class ClusterBus final : public ChatBus {
   void register_node();
   void register_members();
   void tick();
+  void settle_outage();
   void restored_one();
   void heartbeat();
   void on_push(net::RedisReply r);
@@ -116,6 +118,10 @@ class ClusterBus final : public ChatBus {
   net::EventLoop::Clock::time_point last_answer_;  // the last heartbeat reply
   std::chrono::milliseconds backoff_{100};
   std::map<std::string, RoomChannel, std::less<>> channels_;
+  // Members ("ROOM NAME") who left or joined while the link was down; a
+  // set, so bounded by the names in use rather than by the churn.
+  std::set<std::string> offline_left_;
+  std::set<std::string> offline_joined_;
 };
 
 }  // namespace netlab::modes::chat
