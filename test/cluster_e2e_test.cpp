@@ -57,6 +57,22 @@ std::string log_in(Client& c, const Node& node, const std::string& login_line, i
   return ::testing::AssertionSuccess();
 }
 
+// alice logs in on n1 and bob on n2, both in the lobby, and alice hears
+// bob arrive: the start of most tests here.
+::testing::AssertionResult alice_and_bob(Client& alice, const Node& n1, Client& bob,
+                                         const Node& n2) {
+  if (std::string r = log_in(alice, n1, "alice lobby"); r != "success\n") {
+    return ::testing::AssertionFailure() << "alice's login got " << ::testing::PrintToString(r);
+  }
+  if (std::string r = log_in(bob, n2, "bob lobby"); r != "success\n") {
+    return ::testing::AssertionFailure() << "bob's login got " << ::testing::PrintToString(r);
+  }
+  if (std::string r = alice.read_lines(1); r != "* bob joined lobby\n") {
+    return ::testing::AssertionFailure() << "alice heard " << ::testing::PrintToString(r);
+  }
+  return ::testing::AssertionSuccess();
+}
+
 #define REQUIRE_REDIS(redis) ASSERT_TRUE((redis).running()) << (redis).error()
 
 TEST(ChatCluster, MembersOnThreeNodesSeeEachOthersMessagesAndJoinsByteForByte) {
@@ -66,9 +82,7 @@ TEST(ChatCluster, MembersOnThreeNodesSeeEachOthersMessagesAndJoinsByteForByte) {
   ASSERT_TRUE(n1.port && n2.port && n3.port);
   StampWindow window;
   Client alice, bob, carol;
-  ASSERT_EQ(log_in(alice, n1, "alice lobby"), "success\n");
-  ASSERT_EQ(log_in(bob, n2, "bob lobby"), "success\n");
-  EXPECT_EQ(alice.read_lines(1), "* bob joined lobby\n");
+  ASSERT_TRUE(alice_and_bob(alice, n1, bob, n2));
   ASSERT_EQ(log_in(carol, n3, "carol lobby"), "success\n");
   EXPECT_EQ(alice.read_lines(1), "* carol joined lobby\n");
   EXPECT_EQ(bob.read_lines(1), "* carol joined lobby\n");
@@ -129,9 +143,7 @@ TEST(ChatCluster, WhoRoomsAndJoinSpanEveryNode) {
   Node n1(redis), n2(redis);
   ASSERT_TRUE(n1.port && n2.port);
   Client alice, bob, carol;
-  ASSERT_EQ(log_in(alice, n1, "alice lobby"), "success\n");
-  ASSERT_EQ(log_in(bob, n2, "bob lobby"), "success\n");
-  EXPECT_EQ(alice.read_lines(1), "* bob joined lobby\n");
+  ASSERT_TRUE(alice_and_bob(alice, n1, bob, n2));
   ASSERT_EQ(log_in(carol, n2, "carol kitchen"), "success\n");
 
   ASSERT_TRUE(alice.send("/who\n/rooms\n"));
@@ -161,9 +173,7 @@ TEST(ChatCluster, PrivateMessageReachesAUserOnAnotherNode) {
   ASSERT_TRUE(n1.port && n2.port);
   StampWindow window;
   Client alice, bob;
-  ASSERT_EQ(log_in(alice, n1, "alice lobby"), "success\n");
-  ASSERT_EQ(log_in(bob, n2, "bob lobby"), "success\n");
-  EXPECT_EQ(alice.read_lines(1), "* bob joined lobby\n");
+  ASSERT_TRUE(alice_and_bob(alice, n1, bob, n2));
   ASSERT_TRUE(alice.send("/msg bob psst, 悄悄话\n"));
   EXPECT_TRUE(window.stamped_lines(bob.read_lines(1), {"alice (private): psst, 悄悄话"}));
   ASSERT_TRUE(alice.send("/msg nobody hello\n"));
@@ -205,9 +215,7 @@ TEST(ChatCluster, RedisRestartIsAnnouncedAndTheClusterRecovers) {
   ASSERT_TRUE(n1.port && n2.port);
   StampWindow window;
   Client alice, bob;
-  ASSERT_EQ(log_in(alice, n1, "alice lobby"), "success\n");
-  ASSERT_EQ(log_in(bob, n2, "bob lobby"), "success\n");
-  EXPECT_EQ(alice.read_lines(1), "* bob joined lobby\n");
+  ASSERT_TRUE(alice_and_bob(alice, n1, bob, n2));
 
   ASSERT_TRUE(redis.stop());
   EXPECT_EQ(alice.read_lines(1), "* cluster link lost\n");
@@ -267,9 +275,7 @@ TEST(ChatCluster, ARedisThatStopsAnsweringIsALostLinkAndWhatChangedMeanwhileIsSe
   Node n1(redis), n2(redis);
   ASSERT_TRUE(n1.port && n2.port);
   Client alice, bob;
-  ASSERT_EQ(log_in(alice, n1, "alice lobby"), "success\n");
-  ASSERT_EQ(log_in(bob, n2, "bob lobby"), "success\n");
-  EXPECT_EQ(alice.read_lines(1), "* bob joined lobby\n");
+  ASSERT_TRUE(alice_and_bob(alice, n1, bob, n2));
   // Stopped, not gone: no socket error will ever say so; the watchdog does.
   ASSERT_EQ(::kill(redis.pid(), SIGSTOP), 0);
   const std::string lost = alice.read_lines(1, kRecoveryBound);
