@@ -166,6 +166,7 @@ ClusterBus::ClusterBus(net::EventLoop& loop, const RoomDirectory& rooms, BusDeli
       o_(std::move(options)),
       node_(make_node_id()),
       node_channel_(fmt::format("{}:node:{}", o_.prefix, node_)),
+      room_prefix_(o_.prefix + ":room:"),
       cmd_(loop),
       sub_(loop) {
   sub_.set_on_push([this](net::RedisReply r) { on_push(r); });
@@ -344,9 +345,8 @@ void ClusterBus::on_push(net::RedisReply r) {
     if (type == "subscribe") restored_one();
     return;
   }
-  const std::string room_prefix = room_channel("");
-  if (channel.substr(0, room_prefix.size()) != room_prefix) return;
-  const std::string room(channel.substr(room_prefix.size()));
+  if (channel.substr(0, room_prefix_.size()) != room_prefix_) return;
+  const std::string room(channel.substr(room_prefix_.size()));
   auto it = channels_.find(room);
   if (it == channels_.end()) return;
   RoomChannel& ch = it->second;
@@ -377,7 +377,7 @@ void ClusterBus::on_channel_message(std::string_view channel, std::string_view p
     delivery_.deliver_private(room, user, payload);
     return;
   }
-  const std::string room(channel.substr(room_channel("").size()));
+  const std::string room(channel.substr(room_prefix_.size()));
   if (kind == "M") {
     delivery_.deliver(room, payload, 0, true);
   } else if (kind == "N") {
@@ -546,7 +546,7 @@ void ClusterBus::shut_down(std::function<void()> done) {
 }
 
 std::string ClusterBus::room_channel(std::string_view room) const {
-  return fmt::format("{}:room:{}", o_.prefix, room);
+  return room_prefix_ + std::string(room);
 }
 
 std::string ClusterBus::member(std::string_view room, std::string_view name) const {

@@ -107,6 +107,7 @@ class ClusterBus final : public ChatBus {
   ClusterOptions o_;
   std::string node_;
   std::string node_channel_;
+  std::string room_prefix_;  // "P:room:", a room's channel without the room
   net::RedisConnection cmd_;
   net::RedisConnection sub_;
   enum class State { kDown, kConnecting, kUp } state_ = State::kDown;

@@ -1,6 +1,5 @@
 #include "modes/chat_room_server.hpp"
 
-#include <deque>
 #include <limits>
 #include <memory>
 #include <set>

@@ -91,16 +91,18 @@ void RedisConnection::command(const std::vector<std::string_view>& args, ReplyHa
 }
 
 void RedisConnection::subscribe(std::string_view channel) {
-  if (!connected()) return;
-  const char* argv[] = {"SUBSCRIBE", channel.data()};
-  const size_t lens[] = {9, channel.size()};
-  redisAsyncCommandArgv(ctx_, on_push_reply, nullptr, 2, argv, lens);
+  push_command("SUBSCRIBE", channel);
 }
 
 void RedisConnection::unsubscribe(std::string_view channel) {
+  push_command("UNSUBSCRIBE", channel);
+}
+
+// Its replies, and every message on the channel, go to on_push_.
+void RedisConnection::push_command(std::string_view verb, std::string_view channel) {
   if (!connected()) return;
-  const char* argv[] = {"UNSUBSCRIBE", channel.data()};
-  const size_t lens[] = {11, channel.size()};
+  const char* argv[] = {verb.data(), channel.data()};
+  const size_t lens[] = {verb.size(), channel.size()};
   redisAsyncCommandArgv(ctx_, on_push_reply, nullptr, 2, argv, lens);
 }
 

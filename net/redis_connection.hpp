@@ -26,7 +26,6 @@ class RedisReply {
   explicit RedisReply(const redisReply* r) : r_(r) {}
   bool ok() const { return r_ != nullptr && r_->type != REDIS_REPLY_ERROR; }
   bool missing() const { return r_ == nullptr; }  // the connection went away first
-  bool is_nil() const { return r_ == nullptr || r_->type == REDIS_REPLY_NIL; }
   bool is_array() const { return r_ != nullptr && r_->type == REDIS_REPLY_ARRAY; }
   long long integer() const {
     return r_ != nullptr && r_->type == REDIS_REPLY_INTEGER ? r_->integer : 0;
@@ -84,6 +83,7 @@ class RedisConnection {
   static void add_write(void* self);
   static void del_write(void* self);
   static void cleanup(void* self);
+  void push_command(std::string_view verb, std::string_view channel);
   void update_interest();
   void handle_events(uint32_t events);
   void went_down(std::string reason);
