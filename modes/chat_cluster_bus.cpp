@@ -182,13 +182,20 @@ void ClusterBus::connect() {
   state_ = State::kConnecting;
   connect_started_ = net::EventLoop::Clock::now();
   connected_ = 0;
-  auto on_up = [this] {
-    if (++connected_ == 2) connection_up();
+  // A connection counts once Redis has answered on it: a stopped Redis
+  // still accepts connections (the kernel does), and the link would look up
+  // while every command waited. (The watchdog ends a PING that hangs.)
+  auto answered = [this](net::RedisConnection& c) {
+    return [this, &c] {
+      c.command({"PING"}, [this](net::RedisReply r) {
+        if (r.ok() && state_ == State::kConnecting && ++connected_ == 2) connection_up();
+      });
+    };
   };
   auto on_down = [this](const std::string& reason) { link_lost(reason); };
   std::string error;
-  if (!cmd_.connect(o_.url.host, o_.url.port, on_up, on_down, error) ||
-      !sub_.connect(o_.url.host, o_.url.port, on_up, on_down, error)) {
+  if (!cmd_.connect(o_.url.host, o_.url.port, answered(cmd_), on_down, error) ||
+      !sub_.connect(o_.url.host, o_.url.port, answered(sub_), on_down, error)) {
     loop_.defer([this, error] { link_lost(error); });
   }
 }
