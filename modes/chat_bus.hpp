@@ -68,6 +68,9 @@ class ChatBus {
   virtual void shut_down(std::function<void()> done) = 0;
   // False while the other nodes cannot be reached (members are told).
   virtual bool linked() const { return true; }
+  // fn once the bus can serve: at once for one node; for a cluster node
+  // once Redis first answered (or the first attempt failed).
+  virtual void when_ready(std::function<void()> fn) { fn(); }
 };
 
 // The single-node bus: everything is answered from the server's directory.

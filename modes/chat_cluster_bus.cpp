@@ -200,6 +200,20 @@ void ClusterBus::connect() {
   }
 }
 
+void ClusterBus::when_ready(std::function<void()> fn) {
+  if (first_attempt_done_) {
+    fn();
+  } else {
+    ready_ = std::move(fn);
+  }
+}
+
+void ClusterBus::first_attempt_over() {
+  if (first_attempt_done_) return;
+  first_attempt_done_ = true;
+  if (auto fn = std::move(ready_)) fn();
+}
+
 void ClusterBus::connection_up() {
   state_ = State::kUp;
   backoff_ = std::chrono::milliseconds(100);
@@ -221,6 +235,7 @@ void ClusterBus::connection_up() {
   cmd_.command({"PING"}, [this](net::RedisReply r) {
     if (r.ok()) restored_one();
   });
+  first_attempt_over();
 }
 
 // Members hear "restored" once the node is whole again: subscribed and
@@ -247,6 +262,7 @@ void ClusterBus::link_lost(const std::string& reason) {
     for (auto& fn : ch.ready) fn();
   }
   if (stopping_) return;
+  first_attempt_over();
   if (was_up) {
     net::Log::error("cluster link to {} lost: {}", o_.url.to_string(), reason);
     delivery_.notify_all(kClusterLinkLost);

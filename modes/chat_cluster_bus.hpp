@@ -73,6 +73,7 @@ class ClusterBus final : public ChatBus {
   void rooms(std::function<void(RoomCounts)> done) override;
   void shut_down(std::function<void()> done) override;
   bool linked() const override { return up(); }
+  void when_ready(std::function<void()> fn) override;
 
  private:
   // A room channel: subscribed while the room has local members (or a
@@ -91,6 +92,7 @@ class ClusterBus final : public ChatBus {
   void register_members();
   void tick();
   void settle_outage();
+  void first_attempt_over();
   void restored_one();
   void heartbeat();
   void on_push(net::RedisReply r);
@@ -107,7 +109,9 @@ class ClusterBus final : public ChatBus {
   ClusterOptions o_;
   std::string node_;
   std::string node_channel_;
-  std::string room_prefix_;  // "P:room:", a room's channel without the room
+  std::string room_prefix_;
+  std::function<void()> ready_;      // when_ready()'s, until the first attempt ends
+  bool first_attempt_done_ = false;  // "P:room:", a room's channel without the room
   net::RedisConnection cmd_;
   net::RedisConnection sub_;
   enum class State { kDown, kConnecting, kUp } state_ = State::kDown;

@@ -52,6 +52,8 @@ class RoomServer final : private BusDelivery {
     return 0;
   }
 
+  void when_ready(std::function<void()> fn) { bus_->when_ready(std::move(fn)); }
+
  private:
   struct Client {
     std::unique_ptr<net::Connection> conn;
@@ -498,7 +500,10 @@ int run_room_server(const RoomServerOptions& options) {
   if (options.cluster) ClusterBus::check_reachable(*options.cluster);
   net::Listener listener = net::Listener::open(options.endpoint, net::Transport::kTcp);
   RoomServer server(options, listener);
-  listener.announce();
+  // "listening on" once the bus is ready: a cluster node has reached Redis
+  // (or given up for now), so a script that waits for the line logs in to
+  // a node that is part of the cluster.
+  server.when_ready([&listener] { listener.announce(); });
   return server.run();
 }
 
