@@ -11,7 +11,7 @@
 
 // The one UTF-8 decoder (cmdserv's JSON, chat names and the chat terminal use
 // it too), so "is this text?" gets the same answer everywhere.
-#include "modes/utf8.hpp"
+#include "net/utf8.hpp"
 
 namespace netlab::net {
 
@@ -178,7 +178,7 @@ std::string quote_payload(std::string_view bytes, size_t limit) {
   while (i < bytes.size()) {
     const auto c = static_cast<unsigned char>(bytes[i]);
     uint32_t cp = 0;
-    const size_t len = c >= 0x80 ? modes::utf8_decode(bytes, i, cp) : 1;
+    const size_t len = c >= 0x80 ? utf8_decode(bytes, i, cp) : 1;
     if (i + (len == 0 ? 1 : len) > limit) break;
     if (len == 0) {  // not UTF-8: show the byte
       append_hex_byte(out, c);

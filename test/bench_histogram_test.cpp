@@ -1,9 +1,9 @@
 // The bench latency histogram: bucket arithmetic and percentiles.
-#include "modes/bench_histogram.hpp"
-
 #include <gtest/gtest.h>
 
 #include <cstdint>
+
+#include "modes/bench/histogram.hpp"
 
 namespace netlab::modes::bench {
 namespace {

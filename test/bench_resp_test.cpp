@@ -1,10 +1,10 @@
 // The RESP reader behind `netlab bench fanout --protocol redis`.
-#include "modes/bench_resp.hpp"
-
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
+
+#include "modes/bench/resp.hpp"
 
 namespace netlab::modes::bench {
 namespace {

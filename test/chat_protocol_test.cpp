@@ -1,10 +1,10 @@
-#include "modes/chat_protocol.hpp"
-
 #include <gtest/gtest.h>
 
 #include <string>
 #include <string_view>
 #include <variant>
+
+#include "modes/chat/protocol.hpp"
 
 namespace netlab::modes::chat {
 namespace {

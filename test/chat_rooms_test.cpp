@@ -1,5 +1,3 @@
-#include "modes/chat_rooms.hpp"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,6 +9,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "modes/chat/rooms.hpp"
 
 namespace netlab::modes::chat {
 namespace {

@@ -1,5 +1,3 @@
-#include "modes/chat_terminal.hpp"
-
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -11,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "modes/chat/terminal.hpp"
 #include "net/event_loop.hpp"
 
 namespace netlab::modes::chat {

@@ -1,8 +1,6 @@
-// Unit tests of the command server's protocol (modes/cmdserv_commands): the
+// Unit tests of the command server's protocol (modes/cmdserv/commands): the
 // commands, the path confinement of `ls DIR` and the JSON escaping of names.
 // No sockets: the directory trees live in a fresh directory under /tmp.
-#include "modes/cmdserv_commands.hpp"
-
 #include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -20,6 +18,8 @@
 #include <string_view>
 #include <system_error>
 #include <vector>
+
+#include "modes/cmdserv/commands.hpp"
 
 namespace netlab::modes {
 namespace {

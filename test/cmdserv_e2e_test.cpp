@@ -15,7 +15,7 @@
 #include <system_error>
 #include <vector>
 
-#include "modes/cmdserv_commands.hpp"
+#include "modes/cmdserv/commands.hpp"
 #include "support/process.hpp"
 #include "support/stamp.hpp"
 

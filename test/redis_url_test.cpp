@@ -1,5 +1,5 @@
 // --cluster's URL: redis://HOST:PORT[/DB].
-#include "modes/redis_url.hpp"
+#include "modes/chat/redis_url.hpp"
 
 #include <gtest/gtest.h>
 

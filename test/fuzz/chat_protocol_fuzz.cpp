@@ -18,9 +18,9 @@
 #include <string_view>
 #include <variant>
 
-#include "modes/chat_protocol.hpp"
-#include "modes/chat_rooms.hpp"
-#include "modes/utf8.hpp"
+#include "modes/chat/protocol.hpp"
+#include "modes/chat/rooms.hpp"
+#include "net/utf8.hpp"
 #include "test/fuzz/fuzz_support.hpp"
 
 namespace {
@@ -45,7 +45,7 @@ bool has_blank(std::string_view s) {
 void check_utf8(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     uint32_t cp = 0, ref_cp = 0;
-    const size_t len = netlab::modes::utf8_decode(s, i, cp);
+    const size_t len = netlab::net::utf8_decode(s, i, cp);
     const size_t ref_len = netlab::fuzz::reference_utf8(s, i, ref_cp);
     FUZZ_CHECK(len == ref_len);
     if (len != 0) FUZZ_CHECK(cp == ref_cp);

@@ -29,8 +29,8 @@
 #include <variant>
 #include <vector>
 
-#include "modes/chat_protocol.hpp"
-#include "modes/chat_rooms.hpp"
+#include "modes/chat/protocol.hpp"
+#include "modes/chat/rooms.hpp"
 #include "test/fuzz/fuzz_support.hpp"
 
 namespace {

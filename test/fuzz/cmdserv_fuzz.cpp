@@ -36,7 +36,7 @@
 #include <string_view>
 #include <vector>
 
-#include "modes/cmdserv_commands.hpp"
+#include "modes/cmdserv/commands.hpp"
 #include "test/fuzz/fuzz_support.hpp"
 
 namespace {

@@ -1,7 +1,7 @@
 #pragma once
 // What every fuzz target shares: an invariant check that aborts (so libFuzzer
 // saves the input) whatever NDEBUG says, and a UTF-8 decoder written straight
-// from the RFC 3629 table, independent of modes/utf8.cpp, to hold netlab's
+// from the RFC 3629 table, independent of net/utf8.cpp, to hold netlab's
 // decoder and everything built on it against.
 #include <cstddef>
 #include <cstdint>

@@ -1,0 +1,579 @@
+#include "modes/chat/cluster_bus.hpp"
+
+#include <fmt/format.h>
+#include <hiredis/hiredis.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <random>
+#include <stdexcept>
+
+#include "modes/chat/protocol.hpp"
+#include "net/log.hpp"
+
+namespace netlab::modes::chat {
+
+namespace {
+// ARGV: prefix, node, deadline ms, key ttl ms. Moves this node's deadline on,
+// keeps its keys alive, and reaps every node past its deadline. Returns 1 when
+// this node itself had been reaped (it was cut off for too long).
+constexpr std::string_view kHeartbeatScript = R"lua(
+local p, node, deadline, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local mine_before = redis.call('ZSCORE', p .. ':nodes', node)
+redis.call('ZADD', p .. ':nodes', now + deadline, node)
+local mine = p .. ':node:' .. node .. ':members'
+redis.call('PEXPIRE', mine, ttl)
+for _, m in ipairs(redis.call('ZRANGE', mine, 0, -1)) do
+  redis.call('PEXPIRE', p .. ':name:' .. m, ttl)
+end
+-- This node's own deadline had passed too: Redis (or this node) stalled, so
+-- the others' silence proves nothing yet. Reap only when this node was on time.
+local reaping = mine_before == false or tonumber(mine_before) >= now
+for _, dead in ipairs(reaping and redis.call('ZRANGEBYSCORE', p .. ':nodes', '-inf', '(' .. now) or {}) do
+  redis.call('ZREM', p .. ':nodes', dead)
+  local theirs = p .. ':node:' .. dead .. ':members'
+  for _, m in ipairs(redis.call('ZRANGE', theirs, 0, -1)) do
+    local key = p .. ':name:' .. m
+    if redis.call('GET', key) == dead then
+      redis.call('DEL', key)
+      local sp = string.find(m, ' ', 1, true)
+      redis.call('PUBLISH', p .. ':room:' .. string.sub(m, 1, sp - 1), dead .. ' D ' .. string.sub(m, sp + 1))
+    end
+  end
+  redis.call('DEL', theirs)
+  redis.call('SET', p .. ':reaped:' .. dead, '1', 'EX', 3600)
+end
+return redis.call('DEL', p .. ':reaped:' .. node)
+)lua";
+
+// ARGV: prefix, node, key ttl ms, "ROOM NAME". 1: the name is this node's.
+constexpr std::string_view kClaimScript = R"lua(
+local p, node, ttl, m = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local key = p .. ':name:' .. m
+local owner = redis.call('GET', key)
+if owner and owner ~= node then return 0 end
+redis.call('SET', key, node, 'PX', ttl)
+local t = redis.call('TIME')
+local mine = p .. ':node:' .. node .. ':members'
+redis.call('ZADD', mine, 'NX', tonumber(t[1]) * 1000000 + tonumber(t[2]), m)
+redis.call('PEXPIRE', mine, ttl)
+return 1
+)lua";
+
+// ARGV: prefix, node, "ROOM NAME".
+constexpr std::string_view kReleaseScript = R"lua(
+local key = ARGV[1] .. ':name:' .. ARGV[3]
+if redis.call('GET', key) == ARGV[2] then redis.call('DEL', key) end
+redis.call('ZREM', ARGV[1] .. ':node:' .. ARGV[2] .. ':members', ARGV[3])
+return 1
+)lua";
+
+// ARGV: prefix, node. The node stops cleanly: nothing of it is left.
+constexpr std::string_view kGoodbyeScript = R"lua(
+local p, node = ARGV[1], ARGV[2]
+local mine = p .. ':node:' .. node .. ':members'
+for _, m in ipairs(redis.call('ZRANGE', mine, 0, -1)) do
+  local key = p .. ':name:' .. m
+  if redis.call('GET', key) == node then redis.call('DEL', key) end
+end
+redis.call('DEL', mine)
+redis.call('ZREM', p .. ':nodes', node)
+return 1
+)lua";
+
+// ARGV: prefix, "ROOM USER", payload. Publishes to the node holding the name.
+constexpr std::string_view kPrivateScript = R"lua(
+local owner = redis.call('GET', ARGV[1] .. ':name:' .. ARGV[2])
+if not owner then return 0 end
+redis.call('PUBLISH', ARGV[1] .. ':node:' .. owner, ARGV[3])
+return 1
+)lua";
+
+// ARGV: prefix, room (empty: every room). The live nodes' members as a flat
+// list of "ROOM NAME", join time.
+constexpr std::string_view kMembersScript = R"lua(
+local p, room = ARGV[1], ARGV[2]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local out = {}
+for _, node in ipairs(redis.call('ZRANGEBYSCORE', p .. ':nodes', now, '+inf')) do
+  local list = redis.call('ZRANGE', p .. ':node:' .. node .. ':members', 0, -1, 'WITHSCORES')
+  for i = 1, #list, 2 do
+    if room == '' or string.sub(list[i], 1, #room + 1) == room .. ' ' then
+      table.insert(out, list[i])
+      table.insert(out, list[i + 1])
+    end
+  end
+end
+return out
+)lua";
+
+std::string make_node_id() {
+  char host[256] = "node";
+  gethostname(host, sizeof host - 1);
+  std::string h(host);
+  // Node ids are the first word of every bus message.
+  std::replace_if(
+      h.begin(), h.end(), [](char c) { return c <= ' ' || c == 0x7f; }, '_');
+  std::random_device rd;
+  return fmt::format("{}-{}-{:08x}", h, getpid(), rd());
+}
+
+// "ROOM NAME" -> {ROOM, NAME}
+std::pair<std::string_view, std::string_view> split_member(std::string_view m) {
+  const size_t sp = m.find(' ');
+  if (sp == std::string_view::npos) return {m, {}};
+  return {m.substr(0, sp), m.substr(sp + 1)};
+}
+
+// Splits off the first space-separated word of a bus message.
+std::string_view next_word(std::string_view& s) {
+  const size_t sp = s.find(' ');
+  const std::string_view word = s.substr(0, sp);
+  s = sp == std::string_view::npos ? std::string_view() : s.substr(sp + 1);
+  return word;
+}
+
+}  // namespace
+
+void ClusterBus::check_reachable(const ClusterOptions& o) {
+  const timeval timeout{2, 0};
+  redisContext* c = redisConnectWithTimeout(o.url.host.c_str(), o.url.port, timeout);
+  auto fail = [&](const std::string& why) {
+    if (c != nullptr) redisFree(c);
+    throw std::runtime_error(
+        fmt::format("cannot connect to cluster {}: {}", o.url.to_string(), why));
+  };
+  if (c == nullptr) fail("out of memory");
+  if (c->err != 0) fail(c->errstr);
+  auto* reply = static_cast<redisReply*>(o.url.db != 0 ? redisCommand(c, "SELECT %d", o.url.db)
+                                                       : redisCommand(c, "PING"));
+  if (reply == nullptr) fail(c->errstr);
+  const bool ok = reply->type != REDIS_REPLY_ERROR;
+  const std::string error = ok ? "" : std::string(reply->str, reply->len);
+  freeReplyObject(reply);
+  if (!ok) fail(error);
+  redisFree(c);
+}
+
+ClusterBus::ClusterBus(net::EventLoop& loop, const RoomDirectory& rooms, BusDelivery& delivery,
+                       ClusterOptions options)
+    : loop_(loop),
+      rooms_(rooms),
+      delivery_(delivery),
+      o_(std::move(options)),
+      node_(make_node_id()),
+      node_channel_(fmt::format("{}:node:{}", o_.prefix, node_)),
+      room_prefix_(o_.prefix + ":room:"),
+      cmd_(loop),
+      sub_(loop) {
+  sub_.set_on_push([this](net::RedisReply r) { on_push(r); });
+  loop_.run_every(kHeartbeat, [this] { tick(); });
+  net::Log::info("cluster {} as node {}", o_.url.to_string(), node_);
+  connect();
+}
+
+// ---- the link ------------------------------------------------------------------
+
+void ClusterBus::connect() {
+  if (stopping_) return;
+  state_ = State::kConnecting;
+  connect_started_ = net::EventLoop::Clock::now();
+  connected_ = 0;
+  // A connection counts once Redis has answered on it: a stopped Redis
+  // still accepts connections (the kernel does), and the link would look up
+  // while every command waited. (The watchdog ends a PING that hangs.)
+  auto answered = [this](net::RedisConnection& c) {
+    return [this, &c] {
+      c.command({"PING"}, [this](net::RedisReply r) {
+        if (r.ok() && state_ == State::kConnecting && ++connected_ == 2) connection_up();
+      });
+    };
+  };
+  auto on_down = [this](const std::string& reason) { link_lost(reason); };
+  std::string error;
+  if (!cmd_.connect(o_.url.host, o_.url.port, answered(cmd_), on_down, error) ||
+      !sub_.connect(o_.url.host, o_.url.port, answered(sub_), on_down, error)) {
+    loop_.defer([this, error] { link_lost(error); });
+  }
+}
+
+void ClusterBus::when_ready(std::function<void()> fn) {
+  if (first_attempt_done_) {
+    fn();
+  } else {
+    ready_ = std::move(fn);
+  }
+}
+
+void ClusterBus::first_attempt_over() {
+  if (first_attempt_done_) return;
+  first_attempt_done_ = true;
+  if (auto fn = std::move(ready_)) fn();
+}
+
+void ClusterBus::connection_up() {
+  state_ = State::kUp;
+  backoff_ = std::chrono::milliseconds(100);
+  if (o_.url.db != 0) cmd_.command({"SELECT", std::to_string(o_.url.db)});
+  last_answer_ = net::EventLoop::Clock::now();
+  register_node();
+  // Everything this node held before the link went down (or Redis lost it
+  // in a restart) is registered again, in join order.
+  register_members();
+  settle_outage();
+  for (const auto& [room, count] : rooms_.rooms()) {
+    channels_[room] = RoomChannel{RoomChannel::State::kSubscribing, 0, {}};
+    sub_.subscribe(room_channel(room));
+  }
+  // Subscribed last: its confirmation means every room's came before it;
+  // the PING's reply, that every name is registered again.
+  sub_.subscribe(node_channel_);
+  restoring_ = 2;
+  cmd_.command({"PING"}, [this](net::RedisReply r) {
+    if (r.ok()) restored_one();
+  });
+  first_attempt_over();
+}
+
+// Members hear "restored" once the node is whole again: subscribed and
+// registered (each confirmed on its own connection).
+void ClusterBus::restored_one() {
+  if (restoring_ == 0 || --restoring_ > 0 || !was_lost_) return;
+  was_lost_ = false;
+  net::Log::error("cluster link to {} restored", o_.url.to_string());
+  delivery_.notify_all(kClusterLinkRestored);
+  delivery_.end_of_remote_delivery();
+}
+
+void ClusterBus::link_lost(const std::string& reason) {
+  if (state_ == State::kDown) return;
+  const bool was_up = up();
+  state_ = State::kDown;
+  restoring_ = 0;
+  cmd_.disconnect();
+  sub_.disconnect();
+  // Logins waiting for a subscription go ahead on this node alone.
+  auto channels = std::move(channels_);
+  channels_.clear();
+  for (auto& [room, ch] : channels) {
+    for (auto& fn : ch.ready) fn();
+  }
+  if (stopping_) return;
+  first_attempt_over();
+  if (was_up) {
+    net::Log::error("cluster link to {} lost: {}", o_.url.to_string(), reason);
+    delivery_.notify_all(kClusterLinkLost);
+    was_lost_ = true;
+  } else {
+    net::Log::debug("cannot reach cluster {}: {}", o_.url.to_string(), reason);
+  }
+  loop_.run_after(backoff_, [this] { connect(); });
+  backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+}
+
+void ClusterBus::register_members() {
+  for (const auto& [room, count] : rooms_.rooms()) {
+    for (MemberId id : rooms_.members(room)) {
+      const std::string m = member(room, rooms_.find(id)->name);
+      cmd_.command(
+          {"EVAL", kClaimScript, "0", o_.prefix, node_, std::to_string(kKeyTtl.count()), m},
+          [m](net::RedisReply r) {
+            if (r.ok() && r.integer() == 0) {
+              net::Log::error("cluster: {} is now also taken on another node", m);
+            }
+          });
+    }
+  }
+}
+
+// Runs every kHeartbeat: the heartbeat itself, and the watchdog of a link
+// that stopped answering (a stalled Redis, a vanished host) or a connect
+// that hangs, which no socket error would ever report.
+void ClusterBus::tick() {
+  const auto now = net::EventLoop::Clock::now();
+  if (state_ == State::kConnecting && now - connect_started_ > kLinkTimeout) {
+    link_lost("timed out connecting");
+  } else if (up() && now - last_answer_ > kLinkTimeout) {
+    link_lost(fmt::format("no answer for {} ms", kLinkTimeout.count()));
+  } else if (up()) {
+    register_node();
+  }
+}
+
+void ClusterBus::register_node() {
+  cmd_.command(
+      {"EVAL", kHeartbeatScript, "0", o_.prefix, node_, std::to_string(kNodeDeadline.count()),
+       std::to_string(kKeyTtl.count())},
+      [this](net::RedisReply r) {
+        if (!r.missing()) last_answer_ = net::EventLoop::Clock::now();
+        if (!r.ok()) {
+          if (!r.missing()) net::Log::error("cluster heartbeat: {}", r.str());
+          return;
+        }
+        if (r.integer() != 1) return;
+        // The other nodes declared this one dead and told the rooms
+        // its members left: they are back.
+        net::Log::error("cluster: this node had been declared dead; rejoining its members");
+        register_members();
+        for (const auto& [room, count] : rooms_.rooms()) {
+          for (MemberId id : rooms_.members(room)) {
+            cmd_.command(
+                {"PUBLISH", room_channel(room),
+                 fmt::format("{} N {}", node_, joined_notice(rooms_.find(id)->name, room))});
+          }
+        }
+      });
+}
+
+// ---- subscriptions ---------------------------------------------------------------
+
+void ClusterBus::when_subscribed(const std::string& room, std::function<void()> fn) {
+  if (!up()) {
+    fn();
+    return;
+  }
+  auto it = channels_.find(room);
+  if (it == channels_.end()) {
+    it = channels_.emplace(room, RoomChannel{RoomChannel::State::kSubscribing, 0, {}}).first;
+    sub_.subscribe(room_channel(room));
+  }
+  if (it->second.state == RoomChannel::State::kActive) {
+    fn();
+  } else {
+    it->second.ready.push_back(std::move(fn));
+  }
+}
+
+void ClusterBus::maybe_unsubscribe(const std::string& room) {
+  auto it = channels_.find(room);
+  if (it == channels_.end() || it->second.state != RoomChannel::State::kActive) return;
+  if (it->second.claiming > 0 || !rooms_.members(room).empty()) return;
+  it->second.state = RoomChannel::State::kUnsubscribing;
+  sub_.unsubscribe(room_channel(room));
+}
+
+void ClusterBus::on_push(net::RedisReply r) {
+  if (!r.is_array() || r.size() < 3) return;
+  const std::string_view type = r[0].str();
+  const std::string_view channel = r[1].str();
+  if (type == "message") {
+    on_channel_message(channel, r[2].str());
+    delivery_.end_of_remote_delivery();
+    return;
+  }
+  if (channel == node_channel_) {
+    if (type == "subscribe") restored_one();
+    return;
+  }
+  if (channel.substr(0, room_prefix_.size()) != room_prefix_) return;
+  const std::string room(channel.substr(room_prefix_.size()));
+  auto it = channels_.find(room);
+  if (it == channels_.end()) return;
+  RoomChannel& ch = it->second;
+  if (type == "subscribe" && ch.state == RoomChannel::State::kSubscribing) {
+    ch.state = RoomChannel::State::kActive;
+    auto ready = std::move(ch.ready);
+    ch.ready.clear();
+    for (auto& fn : ready) fn();
+    maybe_unsubscribe(room);
+  } else if (type == "unsubscribe" && ch.state == RoomChannel::State::kUnsubscribing) {
+    if (ch.ready.empty() && ch.claiming == 0 && rooms_.members(room).empty()) {
+      channels_.erase(it);
+    } else {
+      ch.state = RoomChannel::State::kSubscribing;
+      sub_.subscribe(room_channel(room));
+    }
+  }
+}
+
+void ClusterBus::on_channel_message(std::string_view channel, std::string_view payload) {
+  const std::string_view origin = next_word(payload);
+  if (origin == node_) return;  // delivered locally when it was published
+  const std::string_view kind = next_word(payload);
+  if (channel == node_channel_) {
+    if (kind != "P") return;
+    const std::string room(next_word(payload));
+    const std::string_view user = next_word(payload);
+    delivery_.deliver_private(room, user, payload);
+    return;
+  }
+  const std::string room(channel.substr(room_prefix_.size()));
+  if (kind == "M") {
+    delivery_.deliver(room, payload, 0, true);
+  } else if (kind == "N") {
+    delivery_.deliver(room, payload, 0, false);
+  } else if (kind == "D") {
+    delivery_.deliver(room, left_notice(payload, room), 0, false);
+  }
+}
+
+// ---- ChatBus -------------------------------------------------------------------
+
+void ClusterBus::claim(const std::string& room, const std::string& name,
+                       std::function<void(bool)> done) {
+  if (!up()) {
+    // This node alone for now; registered, and announced to the other
+    // nodes, when the link is back.
+    offline_joined_.insert(member(room, name));
+    done(true);
+    return;
+  }
+  when_subscribed(room, [this, room, name, done = std::move(done)] {
+    auto it = channels_.find(room);
+    if (it != channels_.end()) ++it->second.claiming;
+    cmd_.command({"EVAL", kClaimScript, "0", o_.prefix, node_, std::to_string(kKeyTtl.count()),
+                  member(room, name)},
+                 [this, room, done](net::RedisReply r) {
+                   auto it = channels_.find(room);
+                   if (it != channels_.end()) --it->second.claiming;
+                   if (!r.missing() && !r.ok()) net::Log::error("cluster claim: {}", r.str());
+                   // No answer (the link went down): this node alone decides.
+                   // An error (Redis out of memory, read-only...) claims nothing.
+                   done(r.missing() || (r.ok() && r.integer() == 1));
+                   maybe_unsubscribe(room);
+                 });
+  });
+}
+
+void ClusterBus::release(const std::string& room, const std::string& name,
+                         std::function<void()> done) {
+  if (up()) {
+    net::RedisConnection::ReplyHandler then;
+    if (done) then = [done = std::move(done)](net::RedisReply) { done(); };
+    cmd_.command({"EVAL", kReleaseScript, "0", o_.prefix, node_, member(room, name)},
+                 std::move(then));
+  } else {
+    // Redis may still hold the name (an outage it survived): given back,
+    // and the leaving announced, when the link is back, unless it was
+    // taken here during the outage too.
+    const std::string m = member(room, name);
+    if (offline_joined_.erase(m) == 0) offline_left_.insert(m);
+    if (done) done();
+  }
+  maybe_unsubscribe(room);
+}
+
+// The link is back: what changed meanwhile reaches Redis and the other nodes.
+// The notices go out a heartbeat later: the other nodes, cut off by the
+// same outage, are then most likely subscribed again to hear them.
+void ClusterBus::settle_outage() {
+  std::vector<std::pair<std::string, std::string>> notices;  // room, line
+  for (const std::string& m : offline_left_) {
+    const auto [room, name] = split_member(m);
+    const std::string r(room);
+    if (rooms_.find_in_room(r, name)) continue;  // back again: registered as a member
+    cmd_.command({"EVAL", kReleaseScript, "0", o_.prefix, node_, m});
+    notices.emplace_back(r, left_notice(name, r));
+  }
+  for (const std::string& m : offline_joined_) {
+    const auto [room, name] = split_member(m);
+    const std::string r(room);
+    if (rooms_.find_in_room(r, name)) notices.emplace_back(r, joined_notice(name, r));
+  }
+  offline_left_.clear();
+  offline_joined_.clear();
+  if (notices.empty()) return;
+  loop_.run_after(kHeartbeat, [this, notices = std::move(notices)] {
+    if (!up()) return;  // lost again: the members were told
+    for (const auto& [room, line] : notices) {
+      cmd_.command({"PUBLISH", room_channel(room), fmt::format("{} N {}", node_, line)});
+    }
+  });
+}
+
+void ClusterBus::publish(const std::string& room, std::string_view line, MemberId except, Kind kind,
+                         std::function<void()> done) {
+  delivery_.deliver(room, line, except, kind == Kind::kMessage);
+  if (!up() || cmd_.backlog() > kMaxBacklog) {
+    // Not from inside the server's delivery: after this iteration.
+    if (up()) {
+      loop_.defer([this] {
+        link_lost(fmt::format("over {} bytes of commands waiting for Redis", kMaxBacklog));
+      });
+    }
+    if (done) done();
+    return;
+  }
+  net::RedisConnection::ReplyHandler then;
+  if (done) then = [done = std::move(done)](net::RedisReply) { done(); };
+  cmd_.command({"PUBLISH", room_channel(room),
+                fmt::format("{} {} {}", node_, kind == Kind::kMessage ? 'M' : 'N', line)},
+               std::move(then));
+}
+
+void ClusterBus::send_private(const std::string& room, const std::string& user, std::string line,
+                              std::function<void(bool)> done) {
+  if (!up()) {
+    done(false);
+    return;
+  }
+  cmd_.command({"EVAL", kPrivateScript, "0", o_.prefix, member(room, user),
+                fmt::format("{} P {} {} {}", node_, room, user, line)},
+               [done = std::move(done)](net::RedisReply r) { done(r.ok() && r.integer() == 1); });
+}
+
+void ClusterBus::who(const std::string& room, std::function<void(std::vector<std::string>)> done) {
+  if (!up()) {
+    done(LocalBus::local_names(rooms_, room));
+    return;
+  }
+  cmd_.command({"EVAL", kMembersScript, "0", o_.prefix, room},
+               [this, room, done = std::move(done)](net::RedisReply r) {
+                 if (!r.is_array()) {
+                   done(LocalBus::local_names(rooms_, room));
+                   return;
+                 }
+                 std::vector<std::pair<double, std::string>> found;
+                 for (size_t i = 0; i + 1 < r.size(); i += 2) {
+                   found.emplace_back(std::stod(std::string(r[i + 1].str())),
+                                      std::string(split_member(r[i].str()).second));
+                 }
+                 std::stable_sort(found.begin(), found.end(),
+                                  [](const auto& a, const auto& b) { return a.first < b.first; });
+                 std::vector<std::string> names;
+                 for (auto& f : found) names.push_back(std::move(f.second));
+                 done(std::move(names));
+               });
+}
+
+void ClusterBus::rooms(std::function<void(RoomCounts)> done) {
+  if (!up()) {
+    done(rooms_.rooms());
+    return;
+  }
+  cmd_.command({"EVAL", kMembersScript, "0", o_.prefix, ""},
+               [this, done = std::move(done)](net::RedisReply r) {
+                 if (!r.is_array()) {
+                   done(rooms_.rooms());
+                   return;
+                 }
+                 std::map<std::string, size_t, std::less<>> counts;
+                 for (size_t i = 0; i + 1 < r.size(); i += 2) {
+                   ++counts[std::string(split_member(r[i].str()).first)];
+                 }
+                 done(RoomCounts(counts.begin(), counts.end()));
+               });
+}
+
+void ClusterBus::shut_down(std::function<void()> done) {
+  stopping_ = true;
+  if (!up()) {
+    done();
+    return;
+  }
+  cmd_.command({"EVAL", kGoodbyeScript, "0", o_.prefix, node_},
+               [done = std::move(done)](net::RedisReply) { done(); });
+}
+
+std::string ClusterBus::room_channel(std::string_view room) const {
+  return room_prefix_ + std::string(room);
+}
+
+std::string ClusterBus::member(std::string_view room, std::string_view name) const {
+  return fmt::format("{} {}", room, name);
+}
+
+}  // namespace netlab::modes::chat

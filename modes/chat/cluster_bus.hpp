@@ -1,0 +1,132 @@
+#pragma once
+// ClusterBus: several chat-server nodes serving one set of rooms through
+// Redis pub/sub (--cluster redis://HOST:PORT[/DB]). Key and channel layout
+// (P = --cluster-prefix, default "netlab"; a member entry is "ROOM NAME",
+// unambiguous because neither may contain a space):
+//
+//   P:room:ROOM            channel; "NODE M LINE" (message), "NODE N LINE"
+//                          (notice), "NODE D NAME" (NAME's node died)
+//   P:node:NODE            channel; "NODE P ROOM USER LINE" (a /msg)
+//   P:nodes                zset NODE -> deadline (Redis ms); the heartbeat
+//                          moves it on, a node past it is reaped by any other
+//   P:node:NODE:members    zset "ROOM NAME" -> join time (us), expires with NODE
+//   P:name:ROOM NAME       string NODE: the name is taken (SET NX PX), expires
+//                          with NODE
+//   P:reaped:NODE          set while NODE was declared dead (1 h)
+//
+// Every operation that touches several keys is one Lua script, so it is
+// atomic: a dead node is reaped (its names freed, its members announced as
+// left) exactly once, by whichever node's heartbeat sees it first.
+//
+// Borrows the loop, the server's directory and its delivery; owns the two
+// Redis connections (commands, and subscriptions, which hiredis cannot mix).
+#include <chrono>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "modes/chat/bus.hpp"
+#include "modes/chat/redis_url.hpp"
+#include "net/event_loop.hpp"
+#include "net/redis_connection.hpp"
+
+namespace netlab::modes::chat {
+
+struct ClusterOptions {
+  RedisUrl url;
+  std::string prefix = "netlab";
+};
+
+class ClusterBus final : public ChatBus {
+ public:
+  // How often a node says it lives, how long until others reap it, and how
+  // long its keys outlive a silent node (so the reaper still finds them).
+  static constexpr std::chrono::milliseconds kHeartbeat{1000};
+  static constexpr std::chrono::milliseconds kNodeDeadline{5000};
+  static constexpr std::chrono::milliseconds kKeyTtl{8000};
+  static constexpr std::chrono::milliseconds kMaxBackoff{2000};
+  // A connect, or the heartbeat's answer, that takes longer: the link is lost.
+  static constexpr std::chrono::milliseconds kLinkTimeout{3000};
+  // Commands queued toward a Redis that does not take them: past this the
+  // link counts as lost (members are told) rather than growing without bound.
+  static constexpr size_t kMaxBacklog = 32 * 1024 * 1024;
+
+  // Checks that Redis answers (a blocking PING, before the server starts);
+  // throws std::runtime_error "cannot connect to cluster URL: reason".
+  static void check_reachable(const ClusterOptions& o);
+
+  ClusterBus(net::EventLoop& loop, const RoomDirectory& rooms, BusDelivery& delivery,
+             ClusterOptions options);
+
+  const std::string& node_id() const { return node_; }
+
+  void claim(const std::string& room, const std::string& name,
+             std::function<void(bool)> done) override;
+  void release(const std::string& room, const std::string& name,
+               std::function<void()> done) override;
+  void publish(const std::string& room, std::string_view line, MemberId except, Kind kind,
+               std::function<void()> done) override;
+  void send_private(const std::string& room, const std::string& user, std::string line,
+                    std::function<void(bool)> done) override;
+  void who(const std::string& room, std::function<void(std::vector<std::string>)> done) override;
+  void rooms(std::function<void(RoomCounts)> done) override;
+  void shut_down(std::function<void()> done) override;
+  bool linked() const override { return up(); }
+  void when_ready(std::function<void()> fn) override;
+
+ private:
+  // A room channel: subscribed while the room has local members (or a
+  // login waiting for it). hiredis forgets a channel's callback when an
+  // UNSUBSCRIBE is confirmed, so a room is never re-subscribed before that.
+  struct RoomChannel {
+    enum class State { kSubscribing, kActive, kUnsubscribing } state;
+    int claiming = 0;                          // logins waiting on this room
+    std::vector<std::function<void()>> ready;  // run once subscribed
+  };
+
+  void connect();
+  void connection_up();
+  void link_lost(const std::string& reason);
+  void register_node();
+  void register_members();
+  void tick();
+  void settle_outage();
+  void first_attempt_over();
+  void restored_one();
+  void heartbeat();
+  void on_push(net::RedisReply r);
+  void on_channel_message(std::string_view channel, std::string_view payload);
+  void when_subscribed(const std::string& room, std::function<void()> fn);
+  void maybe_unsubscribe(const std::string& room);
+  bool up() const { return state_ == State::kUp; }
+  std::string room_channel(std::string_view room) const;
+  std::string member(std::string_view room, std::string_view name) const;
+
+  net::EventLoop& loop_;
+  const RoomDirectory& rooms_;
+  BusDelivery& delivery_;
+  ClusterOptions o_;
+  std::string node_;
+  std::string node_channel_;
+  std::string room_prefix_;
+  std::function<void()> ready_;      // when_ready()'s, until the first attempt ends
+  bool first_attempt_done_ = false;  // "P:room:", a room's channel without the room
+  net::RedisConnection cmd_;
+  net::RedisConnection sub_;
+  enum class State { kDown, kConnecting, kUp } state_ = State::kDown;
+  bool was_lost_ = false;  // the members were told "cluster link lost"
+  bool stopping_ = false;
+  int restoring_ = 0;  // of the two confirmations a restore waits for
+  int connected_ = 0;  // of the two connections, while connecting
+  net::EventLoop::Clock::time_point connect_started_;
+  net::EventLoop::Clock::time_point last_answer_;  // the last heartbeat reply
+  std::chrono::milliseconds backoff_{100};
+  std::map<std::string, RoomChannel, std::less<>> channels_;
+  // Members ("ROOM NAME") who left or joined while the link was down; a
+  // set, so bounded by the names in use rather than by the churn.
+  std::set<std::string> offline_left_;
+  std::set<std::string> offline_joined_;
+};
+
+}  // namespace netlab::modes::chat
