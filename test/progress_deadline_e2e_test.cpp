@@ -105,7 +105,7 @@ void expect_serves_a_new_client(Server& server) {
 // backpressure cap, so it never stops reading). The half-close then puts
 // the connection into its close-after-flush state with replies unsent —
 // which the idle check used to skip, holding it for ever.
-TEST(ProgressDeadline, ReactorLetsGoOfHalfClosedClientThatNeverReads) {
+TEST(ProgressDeadlineE2e, ReactorLetsGoOfHalfClosedClientThatNeverReads) {
   Server server("reactor");
   ASSERT_NE(server.port, 0);
   const int idle_fds = open_fd_count(server.pid());
@@ -123,7 +123,7 @@ TEST(ProgressDeadline, ReactorLetsGoOfHalfClosedClientThatNeverReads) {
 
 // The same with an over-long line at the end instead of the half-close:
 // the error reply queues behind the others, and the connection drains.
-TEST(ProgressDeadline, ReactorLetsGoOfNonReaderAfterItsOverlongLine) {
+TEST(ProgressDeadlineE2e, ReactorLetsGoOfNonReaderAfterItsOverlongLine) {
   Server server("reactor");
   ASSERT_NE(server.port, 0);
   const int idle_fds = open_fd_count(server.pid());
@@ -138,7 +138,7 @@ TEST(ProgressDeadline, ReactorLetsGoOfNonReaderAfterItsOverlongLine) {
 }
 
 // cmdserv shares the request server, and so the deadline.
-TEST(ProgressDeadline, CmdservLetsGoOfHalfClosedClientThatNeverReads) {
+TEST(ProgressDeadlineE2e, CmdservLetsGoOfHalfClosedClientThatNeverReads) {
   Server server("reactor", "cmdserv");
   ASSERT_NE(server.port, 0);
   const int idle_fds = open_fd_count(server.pid());
