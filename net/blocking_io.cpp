@@ -2,7 +2,9 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <system_error>
 
 #include "net/trace.hpp"
@@ -17,7 +19,9 @@ Deadline Deadline::after_seconds(double s) {
 int Deadline::poll_timeout_ms() const {
   if (!at) return -1;
   const auto left = std::chrono::ceil<std::chrono::milliseconds>(*at - SteadyClock::now());
-  return left.count() < 0 ? 0 : static_cast<int>(left.count());
+  // Clamped: a deadline weeks away (a huge --idle-timeout) must not wrap
+  // into a negative poll() timeout, which would wait for ever.
+  return static_cast<int>(std::clamp<long long>(left.count(), 0, INT_MAX));
 }
 
 WaitResult wait_for(int fd, short events, int stop_fd, const Deadline& deadline) {

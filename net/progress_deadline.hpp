@@ -9,7 +9,8 @@
 // Cheap by design. The I/O path only adds to a byte count: no clock read,
 // no system call. expired(), called by the owner every check_period() (the
 // reactor's sweep) or whenever it waits (a blocking session), turns a count
-// that moved into a new deadline, so the deadline is exact to one period.
+// that moved into a new deadline: exact to one period for bytes read or
+// sent, to two for bytes the kernel delivered (below).
 //
 // The kernel hides half of "the peer took bytes": a socket's send buffer
 // (megabytes on loopback) wakes a writer only once a third of it has
@@ -51,7 +52,6 @@ class ProgressDeadline {
   // their delivery can only be seen by looking.
   std::optional<Clock::time_point> next_check(Clock::time_point now) const;
 
-  Clock::duration timeout() const { return timeout_; }
   // How often an owner checks: a quarter of the timeout, kept between 10 ms
   // (a tiny timeout must not make a busy sweep) and 250 ms.
   static Clock::duration check_period(Clock::duration timeout);

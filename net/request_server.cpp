@@ -1,5 +1,6 @@
 #include "net/request_server.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <unordered_map>
 
@@ -109,8 +110,12 @@ class ReactorServer {
 }  // namespace
 
 EventLoop::Clock::duration progress_timeout(const RequestServerOptions& options) {
+  // Past about 292 years nanoseconds overflow; a century is never anyway.
+  constexpr double kLongest = 100.0 * 365 * 24 * 3600;
+  const double s = options.idle_timeout_s;
+  if (!(s > 0)) return EventLoop::Clock::duration::zero();  // NaN included
   return std::chrono::duration_cast<EventLoop::Clock::duration>(
-      std::chrono::duration<double>(options.idle_timeout_s));
+      std::chrono::duration<double>(std::min(s, kLongest)));
 }
 
 bool reply_bytes(const RequestHandler& handler, std::string_view message, Framing framing,

@@ -48,7 +48,7 @@ int run_request_server(const RequestServerOptions& options, const RequestHandler
 // (cleared first); false when there is nothing to send.
 bool reply_bytes(const RequestHandler& handler, std::string_view message, Framing framing,
                  std::string& out);
-// idle_timeout_s as a duration; zero for none.
+// idle_timeout_s as a duration: zero for none, at most a century.
 std::chrono::steady_clock::duration progress_timeout(const RequestServerOptions& options);
 inline constexpr std::string_view kServerFullReply = "error: server full\n";
 

@@ -6,7 +6,10 @@
 
 #include <cerrno>
 #include <chrono>
+#include <limits>
 #include <string>
+
+#include "net/request_server.hpp"
 
 namespace netlab::net {
 namespace {
@@ -134,6 +137,24 @@ TEST(ProgressDeadline, ChecksAQuarterOfTheTimeoutBetween10And250Ms) {
   EXPECT_EQ(ProgressDeadline::check_period(60s), 250ms);
   EXPECT_EQ(ProgressDeadline::check_period(400ms), 100ms);
   EXPECT_EQ(ProgressDeadline::check_period(1ms), 10ms);
+}
+
+// --idle-timeout is any non-negative number: a huge one is a long timeout,
+// not an overflow into a negative one that would close every client at once.
+TEST(ProgressDeadline, IdleTimeoutBecomesATimeoutThatNeverOverflows) {
+  RequestServerOptions o;
+  EXPECT_EQ(progress_timeout(o), Clock::duration::zero());
+  o.idle_timeout_s = 0.25;
+  EXPECT_EQ(progress_timeout(o), 250ms);
+  for (double huge : {1e30, std::numeric_limits<double>::infinity()}) {
+    o.idle_timeout_s = huge;
+    EXPECT_GE(progress_timeout(o), std::chrono::hours(24 * 365 * 100));
+    ProgressDeadline d(progress_timeout(o), Clock::now());
+    Socket none;
+    EXPECT_FALSE(d.expired(Clock::now() + 24h, none));
+  }
+  o.idle_timeout_s = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_EQ(progress_timeout(o), Clock::duration::zero());
 }
 
 }  // namespace
