@@ -63,6 +63,17 @@ struct Server {
         .has_value();
   }
 
+  // The server lets go of `c` within kLetGoWithin from now; prints how
+  // long it took, as the figure this file measures.
+  ::testing::AssertionResult lets_go_of(const Client& c, const std::string& who) {
+    const auto start = Clock::now();
+    if (!let_go(c, kLetGoWithin))
+      return ::testing::AssertionFailure() << who << " still held after " << elapsed_ms(start);
+    std::printf("[ figures  ] %s let go %s after it stopped\n", who.c_str(),
+                elapsed_ms(start).c_str());
+    return ::testing::AssertionSuccess();
+  }
+
   // How the server names the client: its local address, "127.0.0.1:PORT".
   static std::string peer_of(const Client& c) {
     sockaddr_in a{};
@@ -113,10 +124,8 @@ TEST(ProgressDeadlineE2e, ReactorLetsGoOfHalfClosedClientThatNeverReads) {
   ASSERT_TRUE(c.valid());
   ASSERT_TRUE(c.send(short_lines(125'000)));
   c.shutdown_write();
-  const auto start = Clock::now();
-  EXPECT_TRUE(server.let_go(c, kLetGoWithin)) << "still held after " << elapsed_ms(start);
+  EXPECT_TRUE(server.lets_go_of(c, "half-closed non-reader"));
   EXPECT_LE(wait_for_fd_count_at_most(server.pid(), idle_fds, 500ms), idle_fds);
-  std::printf("[ figures  ] half-closed non-reader let go after %s\n", elapsed_ms(start).c_str());
   expect_serves_a_new_client(server);
   EXPECT_EQ(server.proc.terminate(), 0) << server.proc.err();
 }
@@ -130,8 +139,7 @@ TEST(ProgressDeadlineE2e, ReactorLetsGoOfNonReaderAfterItsOverlongLine) {
   Client c = server.connect(kTinyRcvbuf);
   ASSERT_TRUE(c.valid());
   ASSERT_TRUE(c.send(short_lines(110'000) + std::string(70 * 1024, 'y')));
-  const auto start = Clock::now();
-  EXPECT_TRUE(server.let_go(c, kLetGoWithin)) << "still held after " << elapsed_ms(start);
+  EXPECT_TRUE(server.lets_go_of(c, "non-reader with an over-long line"));
   EXPECT_LE(wait_for_fd_count_at_most(server.pid(), idle_fds, 500ms), idle_fds);
   expect_serves_a_new_client(server);
   EXPECT_EQ(server.proc.terminate(), 0) << server.proc.err();
@@ -149,8 +157,7 @@ TEST(ProgressDeadlineE2e, CmdservLetsGoOfHalfClosedClientThatNeverReads) {
   for (int i = 0; i < 150'000; ++i) dates += "date\n";
   ASSERT_TRUE(c.send(dates));
   c.shutdown_write();
-  const auto start = Clock::now();
-  EXPECT_TRUE(server.let_go(c, kLetGoWithin)) << "still held after " << elapsed_ms(start);
+  EXPECT_TRUE(server.lets_go_of(c, "cmdserv's half-closed non-reader"));
   EXPECT_LE(wait_for_fd_count_at_most(server.pid(), idle_fds, 500ms), idle_fds);
   EXPECT_EQ(server.proc.terminate(), 0) << server.proc.err();
 }
@@ -175,13 +182,12 @@ TEST_P(ProgressDeadlineModel, LetsGoOfClientThatSendsButNeverReads) {
   hog.push_back(server.connect(kTinyRcvbuf));
   ASSERT_TRUE(hog[0].valid());
   const size_t sent = flood_without_reading(hog, throttle_give_up())[0];
-  const auto start = Clock::now();
-  EXPECT_TRUE(server.let_go(hog[0], kLetGoWithin)) << "still held after " << elapsed_ms(start);
+  // The flood ends 200 ms after the server last took a byte.
+  EXPECT_TRUE(server.lets_go_of(
+      hog[0], GetParam() + ": non-reader of " + std::to_string(sent / 1024) + " KiB"));
   if (!forks()) {
     EXPECT_LE(wait_for_fd_count_at_most(server.pid(), idle_fds, 500ms), idle_fds);
   }
-  std::printf("[ figures  ] %s: non-reader let go %s after it sent its last of %zu KiB\n",
-              GetParam().c_str(), elapsed_ms(start).c_str(), sent / 1024);
   expect_serves_a_new_client(server);
   EXPECT_EQ(server.proc.terminate(), 0) << server.proc.err();
 }
