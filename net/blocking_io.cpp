@@ -2,7 +2,9 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <system_error>
 
 #include "net/trace.hpp"
@@ -17,7 +19,9 @@ Deadline Deadline::after_seconds(double s) {
 int Deadline::poll_timeout_ms() const {
   if (!at) return -1;
   const auto left = std::chrono::ceil<std::chrono::milliseconds>(*at - SteadyClock::now());
-  return left.count() < 0 ? 0 : static_cast<int>(left.count());
+  // Clamped: a deadline weeks away (a huge --idle-timeout) must not wrap
+  // into a negative poll() timeout, which would wait for ever.
+  return static_cast<int>(std::clamp<long long>(left.count(), 0, INT_MAX));
 }
 
 WaitResult wait_for(int fd, short events, int stop_fd, const Deadline& deadline) {
@@ -37,16 +41,30 @@ WaitResult wait_for(int fd, short events, int stop_fd, const Deadline& deadline)
   }
 }
 
-IoResult send_all(Socket& s, std::string_view bytes, int stop_fd, const Deadline& deadline) {
+WaitResult wait_for(const Socket& s, short events, int stop_fd, ProgressDeadline& progress) {
+  for (;;) {
+    const auto now = SteadyClock::now();
+    if (progress.expired(now, s)) return WaitResult::kTimedOut;
+    const WaitResult w = wait_for(s.fd(), events, stop_fd, Deadline{progress.next_check(now)});
+    if (w != WaitResult::kTimedOut) return w;
+  }
+}
+
+namespace {
+// The send loop of both send_all()s: `sent(n)` after each send that took
+// bytes, `wait()` (a WaitResult) while the kernel takes none.
+template <class Sent, class Wait>
+IoResult send_all_with(Socket& s, std::string_view bytes, Sent sent, Wait wait) {
   while (!bytes.empty()) {
     const ssize_t n = s.send(bytes.data(), bytes.size());
     if (n >= 0) {
       bytes.remove_prefix(static_cast<size_t>(n));
+      sent(static_cast<size_t>(n));
       continue;
     }
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return IoResult::kError;
-    switch (wait_for(s.fd(), POLLOUT, stop_fd, deadline)) {
+    switch (wait()) {
       case WaitResult::kStopped:
         return IoResult::kStopped;
       case WaitResult::kTimedOut:
@@ -56,6 +74,18 @@ IoResult send_all(Socket& s, std::string_view bytes, int stop_fd, const Deadline
     }
   }
   return IoResult::kOk;
+}
+}  // namespace
+
+IoResult send_all(Socket& s, std::string_view bytes, int stop_fd, const Deadline& deadline) {
+  return send_all_with(
+      s, bytes, [](size_t) {}, [&] { return wait_for(s.fd(), POLLOUT, stop_fd, deadline); });
+}
+
+IoResult send_all(Socket& s, std::string_view bytes, int stop_fd, ProgressDeadline& progress) {
+  return send_all_with(
+      s, bytes, [&](size_t n) { progress.sent(n); },
+      [&] { return wait_for(s, POLLOUT, stop_fd, progress); });
 }
 
 Socket connect_any(const std::vector<Address>& addrs, int type, const std::string& target,

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "net/address.hpp"
+#include "net/progress_deadline.hpp"
 #include "net/socket.hpp"
 
 namespace netlab::net {
@@ -32,10 +33,18 @@ enum class WaitResult { kReady, kStopped, kTimedOut };
 // call reports them).
 WaitResult wait_for(int fd, short events, int stop_fd, const Deadline& deadline);
 
+// The same against a connection's progress deadline: kTimedOut only once
+// `progress` has expired. Wakes every ProgressDeadline::check_period()
+// while bytes we sent may still be queued, to see the peer taking them.
+WaitResult wait_for(const Socket& s, short events, int stop_fd, ProgressDeadline& progress);
+
 enum class IoResult { kOk, kStopped, kTimedOut, kClosed, kError };
 
 // Sends all of bytes. kError leaves errno set (EPIPE, ECONNRESET, ...).
 IoResult send_all(Socket& s, std::string_view bytes, int stop_fd, const Deadline& deadline);
+// The same against a progress deadline, which it tells of every byte sent:
+// a peer that takes our bytes slowly but steadily is never given up on.
+IoResult send_all(Socket& s, std::string_view bytes, int stop_fd, ProgressDeadline& progress);
 
 // Connects to the first address that accepts, trying each in turn within the
 // deadline. Throws std::system_error("cannot connect to TARGET") with the

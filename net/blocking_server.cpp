@@ -21,6 +21,7 @@
 #include "net/buffer.hpp"
 #include "net/event_loop.hpp"
 #include "net/log.hpp"
+#include "net/progress_deadline.hpp"
 #include "net/request_server.hpp"
 #include "net/trace.hpp"
 
@@ -54,12 +55,18 @@ class Fd {
   int fd_;
 };
 
-void serve_session(Socket& client, const RequestServerOptions& o, const RequestHandler& handler,
-                   int stop_fd) {
+// Serves one client until it leaves, breaks a rule, SIGTERM comes, or it
+// makes no progress for --idle-timeout: every wait, for a request or in a
+// send, is against one progress deadline.
+void serve_session(Socket& client, const Address& peer, const RequestServerOptions& o,
+                   const RequestHandler& handler, int stop_fd) {
   Buffer input;
   std::string reply;
   bool eof = false;
-  const Deadline no_deadline = Deadline::never();
+  ProgressDeadline progress(progress_timeout(o), SteadyClock::now());
+  const auto stalled = [&] {
+    Log::debug("{} made no progress for {}s: closing", peer.to_string(), o.idle_timeout_s);
+  };
   for (;;) {
     for (;;) {
       const Frame f = next_frame(input.view(), o.framing, o.max_line, eof);
@@ -70,19 +77,21 @@ void serve_session(Socket& client, const RequestServerOptions& o, const RequestH
         return;
       }
       if (reply_bytes(handler, f.message, o.framing, reply)) {
-        if (send_all(client, reply, stop_fd, no_deadline) != IoResult::kOk) return;
+        const IoResult sent = send_all(client, reply, stop_fd, progress);
+        if (sent == IoResult::kTimedOut) stalled();
+        if (sent != IoResult::kOk) return;
       }
       input.consume(f.consumed);
       if (o.one_shot) return;
     }
     if (eof) return;
-    if (wait_for(client.fd(), POLLIN, stop_fd, Deadline::after_seconds(o.idle_timeout_s)) !=
-        WaitResult::kReady) {
-      return;
-    }
+    const WaitResult w = wait_for(client, POLLIN, stop_fd, progress);
+    if (w == WaitResult::kTimedOut) stalled();
+    if (w != WaitResult::kReady) return;
     const ssize_t n = client.recv(input.prepare(kReadChunk), kReadChunk);
     if (n > 0) {
       input.commit(static_cast<size_t>(n));
+      progress.received(static_cast<size_t>(n));
     } else if (n == 0) {
       eof = true;
     } else if (errno != EAGAIN && errno != EINTR) {
@@ -171,7 +180,7 @@ int run_iterative(const RequestServerOptions& o, const RequestHandler& handler,
     auto r = waiter.next();
     if (r.event == AcceptWaiter::Event::kStop) break;
     if (r.event != AcceptWaiter::Event::kAccepted || !admit(r.socket, r.peer, o, 0)) continue;
-    serve_session(r.socket, o, handler, stop.get());
+    serve_session(r.socket, r.peer, o, handler, stop.get());
     Log::debug("{} disconnected", r.peer.to_string());
   }
   Log::info("shutting down");
@@ -221,7 +230,7 @@ int run_threaded(const RequestServerOptions& o, const RequestHandler& handler, L
     try {
       w.thread = std::thread([&o, &handler, &w, fd = stop_workers.get(),
                               client = std::move(r.socket), peer = r.peer]() mutable {
-        serve_session(client, o, handler, fd);
+        serve_session(client, peer, o, handler, fd);
         client.close();
         Log::debug("{} disconnected", peer.to_string());
         w.done = true;
@@ -271,7 +280,7 @@ int run_forking(const RequestServerOptions& o, const RequestHandler& handler, Li
       // Child: serve this one client. SIGINT/SIGTERM stay blocked and arrive
       // on the inherited signalfd, which reads the child's own signals.
       listener.close();
-      serve_session(r.socket, o, handler, stop.get());
+      serve_session(r.socket, r.peer, o, handler, stop.get());
       r.socket.close();
       Log::debug("{} disconnected", r.peer.to_string());
       _exit(0);  // no destructors or atexit handlers of the parent's state

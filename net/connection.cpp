@@ -30,7 +30,7 @@ Connection::Connection(EventLoop& loop, Socket socket, Address peer, Id id,
       peer_(peer),
       id_(id),
       options_(options),
-      last_activity_(EventLoop::Clock::now()) {}
+      progress_(options.progress_timeout, EventLoop::Clock::now()) {}
 
 Connection::~Connection() {
   loop_.unqueue_flush(this);
@@ -67,7 +67,7 @@ void Connection::handle_read() {
   char* space = direct ? read_scratch() : input_.prepare(kReadChunk);
   const ssize_t n = socket_.recv(space, kReadChunk);
   if (n > 0) {
-    last_activity_ = EventLoop::Clock::now();
+    progress_.received(static_cast<size_t>(n));
     if (direct) {
       const std::string_view data(space, static_cast<size_t>(n));
       in_process_ = true;
@@ -162,6 +162,7 @@ void Connection::handle_write() {
       return;
     }
     output_.consume(static_cast<size_t>(n));
+    progress_.sent(static_cast<size_t>(n));
   }
   if (output_.empty()) {
     output_.shrink_if_idle(kKeepIdleBuffer);

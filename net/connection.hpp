@@ -19,6 +19,11 @@
 // Backpressure: while the output buffer holds max_output bytes or more, the
 // connection stops reading (a peer that never reads its replies cannot make
 // us buffer without bound); reading resumes once the output falls under half.
+//
+// Progress deadline (ConnectionOptions::progress_timeout): the owner calls
+// stalled() every ProgressDeadline::check_period() and closes the
+// connection when it says so, in any state, draining included: a peer that
+// neither sends nor takes our bytes cannot hold it for ever.
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -29,6 +34,7 @@
 #include "net/buffer.hpp"
 #include "net/event_loop.hpp"
 #include "net/line_codec.hpp"
+#include "net/progress_deadline.hpp"
 #include "net/socket.hpp"
 
 namespace netlab::net {
@@ -37,6 +43,9 @@ struct ConnectionOptions {
   Framing framing = Framing::kLine;
   size_t max_line = kDefaultMaxLine;
   size_t max_output = 1024 * 1024;
+  // No progress (bytes read, or bytes the peer took) for this long: stalled()
+  // says so. Zero: never.
+  EventLoop::Clock::duration progress_timeout{0};
 };
 
 class Connection : private EventLoop::Flushable {
@@ -77,7 +86,12 @@ class Connection : private EventLoop::Flushable {
   bool is_open() const { return state_ == State::kOpen; }
   size_t output_size() const { return output_.size(); }
   size_t max_line() const { return options_.max_line; }
-  EventLoop::Clock::time_point last_activity() const { return last_activity_; }
+  // True when the connection, not yet closed, has made no progress for
+  // options.progress_timeout (see ProgressDeadline). At most one system call,
+  // and only for a connection where nothing moved since the last call.
+  bool stalled(EventLoop::Clock::time_point now) {
+    return state_ != State::kClosed && progress_.expired(now, socket_);
+  }
 
  private:
   void handle_events(uint32_t events);
@@ -104,7 +118,7 @@ class Connection : private EventLoop::Flushable {
   uint32_t interest_ = 0;
   Buffer input_;
   Buffer output_;
-  EventLoop::Clock::time_point last_activity_;
+  ProgressDeadline progress_;
   MessageHandler on_message_;
   Handler on_close_;
   Handler on_too_long_;

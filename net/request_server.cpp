@@ -1,5 +1,6 @@
 #include "net/request_server.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <unordered_map>
 
@@ -7,6 +8,7 @@
 #include "net/connection.hpp"
 #include "net/event_loop.hpp"
 #include "net/log.hpp"
+#include "net/progress_deadline.hpp"
 #include "net/resource_limits.hpp"
 #include "net/trace.hpp"
 
@@ -25,8 +27,12 @@ class ReactorServer {
         acceptor_(loop_, listener,
                   [this](Socket s, const Address& peer) { accept(std::move(s), peer); }) {
     loop_.on_stop_signal([this](int) { shut_down(); });
-    if (options_.idle_timeout_s > 0) {
-      loop_.run_every(std::chrono::milliseconds(250), [this] { close_idle(); });
+    if (progress_timeout_ > EventLoop::Clock::duration::zero()) {
+      // One sweep over every connection per period, rather than a timer each:
+      // the I/O path then never touches a timer (see ProgressDeadline).
+      const auto period = std::chrono::duration_cast<std::chrono::milliseconds>(
+          ProgressDeadline::check_period(progress_timeout_));
+      loop_.run_every(period, [this] { close_stalled(); });
     }
   }
 
@@ -51,6 +57,7 @@ class ReactorServer {
     ConnectionOptions copts;
     copts.framing = options_.framing;
     copts.max_line = options_.max_line;
+    copts.progress_timeout = progress_timeout_;
     auto conn = std::make_unique<Connection>(loop_, std::move(socket), peer, id, copts);
     conn->set_on_message([this](Connection& c, std::string_view message) {
       if (reply_bytes(handler_, message, options_.framing, reply_)) c.send(reply_);
@@ -69,13 +76,13 @@ class ReactorServer {
     conns_.emplace(id, std::move(conn));
   }
 
-  void close_idle() {
-    const auto limit = std::chrono::duration<double>(options_.idle_timeout_s);
+  void close_stalled() {
     const auto now = EventLoop::Clock::now();
     for (auto& [id, conn] : conns_) {
-      if (conn->is_open() && now - conn->last_activity() > limit) {
-        Log::debug("{} idle for {}s: closing", conn->peer().to_string(), options_.idle_timeout_s);
-        conn->close();
+      if (conn->stalled(now)) {
+        Log::debug("{} made no progress for {}s: closing", conn->peer().to_string(),
+                   options_.idle_timeout_s);
+        conn->close();  // its on_close only defers the erase: the walk goes on safely
       }
     }
   }
@@ -92,6 +99,7 @@ class ReactorServer {
 
   const RequestServerOptions& options_;
   const RequestHandler& handler_;
+  const EventLoop::Clock::duration progress_timeout_ = progress_timeout(options_);
   EventLoop loop_;
   Acceptor acceptor_;
   std::unordered_map<Connection::Id, std::unique_ptr<Connection>> conns_;
@@ -100,6 +108,15 @@ class ReactorServer {
   std::string reply_;  // reused for every reply: no allocation per request
 };
 }  // namespace
+
+EventLoop::Clock::duration progress_timeout(const RequestServerOptions& options) {
+  // Past about 292 years nanoseconds overflow; a century is never anyway.
+  constexpr double kLongest = 100.0 * 365 * 24 * 3600;
+  const double s = options.idle_timeout_s;
+  if (!(s > 0)) return EventLoop::Clock::duration::zero();  // NaN included
+  return std::chrono::duration_cast<EventLoop::Clock::duration>(
+      std::chrono::duration<double>(std::min(s, kLongest)));
+}
 
 bool reply_bytes(const RequestHandler& handler, std::string_view message, Framing framing,
                  std::string& out) {

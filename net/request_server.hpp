@@ -6,6 +6,7 @@
 //   thread    - a thread per connection (SocketServer.ThreadingMixIn)
 //   fork      - a process per connection (SocketServer.ForkingMixIn)
 //   iterative - one client at a time (tsTserv.py)
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -24,9 +25,11 @@ struct RequestServerOptions {
   Model model = Model::kReactor;
   Framing framing = Framing::kLine;
   size_t max_line = kDefaultMaxLine;
-  bool one_shot = false;      // one request per connection, then close
-  size_t max_clients = 0;     // 0: as many as file descriptors allow
-  double idle_timeout_s = 0;  // 0: none
+  bool one_shot = false;   // one request per connection, then close
+  size_t max_clients = 0;  // 0: as many as file descriptors allow
+  // The progress deadline (ProgressDeadline): a client that neither sends a
+  // byte nor takes one of ours for this long is closed. 0: none.
+  double idle_timeout_s = 0;
   AccessList access;
 };
 
@@ -45,6 +48,8 @@ int run_request_server(const RequestServerOptions& options, const RequestHandler
 // (cleared first); false when there is nothing to send.
 bool reply_bytes(const RequestHandler& handler, std::string_view message, Framing framing,
                  std::string& out);
+// idle_timeout_s as a duration: zero for none, at most a century.
+std::chrono::steady_clock::duration progress_timeout(const RequestServerOptions& options);
 inline constexpr std::string_view kServerFullReply = "error: server full\n";
 
 // Runs the thread, fork or iterative model (blocking_server.cpp).

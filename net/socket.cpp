@@ -1,7 +1,9 @@
 #include "net/socket.hpp"
 
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -139,6 +141,11 @@ int Socket::shutdown_write() {
   const int rc = ::shutdown(fd_, SHUT_WR);
   if (Trace::calls()) Trace::shutdown(fd_, SHUT_WR, rc);
   return rc;
+}
+
+int Socket::unsent_bytes() const {
+  int n = 0;
+  return ::ioctl(fd_, SIOCOUTQ, &n) < 0 ? -1 : n;
 }
 
 Address Socket::local_address() const {

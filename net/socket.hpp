@@ -59,6 +59,13 @@ class Socket {
   int recv_many(mmsghdr* msgs, unsigned count);
   int send_many(mmsghdr* msgs, unsigned count);
   int shutdown_write();
+  // How many of the bytes this socket accepted its peer has not taken yet
+  // (ioctl SIOCOUTQ: not yet acknowledged over TCP, not yet read over a
+  // Unix socket, where it counts the kernel's buffer sizes rather than
+  // payload); -1 with errno on failure. Not traced: the progress deadline's
+  // periodic look at the kernel (ProgressDeadline), not a call the tutorial
+  // names.
+  int unsent_bytes() const;
 
   Address local_address() const;
   Address peer_address() const;

@@ -352,6 +352,55 @@ TEST_F(ConnectionTest, CloseAfterFlushWaitsForASlowReader) {
   EXPECT_EQ(closes_, 1);
 }
 
+// The progress deadline covers the draining state: replies queued for a
+// peer that never reads make the connection stalled once the timeout passes
+// with nothing taken (the clock is stepped by hand).
+TEST_F(ConnectionTest, DrainingConnectionWhosePeerNeverReadsStalls) {
+  ConnectionOptions options;
+  options.progress_timeout = 1s;
+  open(options);
+  shrink_send_buffer(conn_fd_, 4096);
+  reply_ = [](Connection& c, std::string_view) {
+    c.send(std::string(512 * 1024, 'z'));
+    c.close_after_flush();
+  };
+  put("go\n");
+  ASSERT_TRUE(run_until([&] { return conn_->output_size() > 0; }));
+  ASSERT_EQ(conn_->state(), Connection::State::kDraining);
+  const auto t = EventLoop::Clock::now();
+  EXPECT_FALSE(conn_->stalled(t));  // the request read and the reply sent: progress
+  EXPECT_FALSE(conn_->stalled(t + 500ms));
+  EXPECT_TRUE(conn_->stalled(t + 1s));
+  conn_->close();  // what the owner does
+  EXPECT_EQ(closes_, 1);
+  EXPECT_FALSE(conn_->stalled(t + 2s));  // closed: nothing left to stall
+}
+
+// A peer that takes some of the queued bytes between two checks is making
+// progress, even though the Connection itself sent nothing meanwhile.
+TEST_F(ConnectionTest, PeerReadingQueuedRepliesKeepsTheConnectionFromStalling) {
+  ConnectionOptions options;
+  options.progress_timeout = 1s;
+  open(options);
+  shrink_send_buffer(conn_fd_, 64 * 1024);
+  reply_ = [](Connection& c, std::string_view) { c.send(std::string(512 * 1024, 'z')); };
+  put("go\n");
+  ASSERT_TRUE(run_until([&] { return conn_->output_size() > 0; }));
+  const auto t = EventLoop::Clock::now();
+  EXPECT_FALSE(conn_->stalled(t));
+  EXPECT_FALSE(conn_->stalled(t + 500ms));
+  char buf[16 * 1024];
+  for (int i = 0; i < 4; ++i) ASSERT_GT(::recv(peer_, buf, sizeof(buf), 0), 0);
+  EXPECT_FALSE(conn_->stalled(t + 1200ms));  // without the reads: stalled here
+  EXPECT_FALSE(conn_->stalled(t + 2199ms));
+  EXPECT_TRUE(conn_->stalled(t + 2200ms));
+}
+
+TEST_F(ConnectionTest, WithoutAProgressTimeoutNeverStalls) {
+  open();
+  EXPECT_FALSE(conn_->stalled(EventLoop::Clock::now() + 24h));
+}
+
 TEST_F(ConnectionTest, SendAfterCloseIsIgnoredAndCloseHandlerRunsOnce) {
   open();
   conn_->close();
@@ -374,15 +423,6 @@ TEST_F(ConnectionTest, DestroyingAnOpenConnectionUnwatchesAndClosesItsFd) {
   EXPECT_EQ(closes_, 0);  // the owner destroyed it; nobody closed it
   read_replies();
   ASSERT_TRUE(run_until([&] { return peer_eof_; }));
-}
-
-TEST_F(ConnectionTest, ReadingUpdatesLastActivity) {
-  open();
-  const auto before = conn_->last_activity();
-  run_for(5ms);
-  put("x\n");
-  ASSERT_TRUE(run_until([&] { return messages_.size() == 1; }));
-  EXPECT_GT(conn_->last_activity(), before);
 }
 
 TEST_F(ConnectionTest, PeerVanishingMidWriteClosesWithoutSigpipe) {

@@ -153,39 +153,6 @@ KeepTalking::Round good_clients(const RequestServer& server, size_t n) {
 
 // ------------------------------------------------------------ hostiles
 
-// Requests with no reader behind them: `clients` (tiny receive buffers) send
-// 64 KiB of 1000-byte lines at a time until the server stops taking them
-// (a send makes no progress for 200 ms), or `give_up` bytes each. Returns
-// how much each one got rid of.
-std::vector<size_t> flood_without_reading(std::vector<Client>& clients, size_t give_up) {
-  std::string chunk;
-  while (chunk.size() < 64 * 1024) chunk += std::string(999, 'r') + "\n";
-  std::vector<size_t> sent(clients.size(), 0);
-  std::vector<bool> blocked(clients.size(), false);
-  for (bool any = true; any;) {
-    any = false;
-    for (size_t k = 0; k < clients.size(); ++k) {
-      if (blocked[k] || sent[k] >= give_up) continue;
-      any = true;
-      if (clients[k].send(chunk, 200ms)) {
-        sent[k] += chunk.size();
-      } else {
-        blocked[k] = true;
-      }
-    }
-  }
-  return sent;
-}
-
-// How much a non-reader sends before concluding the server never throttles
-// it. Past the 1 MiB cap, what a throttled client can still hand over sits in
-// kernel buffers: the server's receive buffer (up to tcp_rmem's maximum) and
-// the client's own send buffer. A server without backpressure would take
-// all of it and hold the replies.
-size_t throttle_give_up() {
-  return (size_t{1} << 20) + 2 * max_of_sysctl("/proc/sys/net/ipv4/tcp_rmem", 6u << 20);
-}
-
 // ============================================================ scenarios
 
 // 1 MiB of random bytes (NULs, every byte value), invalid UTF-8 and Chinese:

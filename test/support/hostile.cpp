@@ -169,6 +169,30 @@ size_t max_of_sysctl(const char* path, size_t fallback) {
   return largest > 0 ? largest : fallback;
 }
 
+std::vector<size_t> flood_without_reading(std::vector<Client>& clients, size_t give_up) {
+  std::string chunk;
+  while (chunk.size() < 64 * 1024) chunk += std::string(999, 'r') + "\n";
+  std::vector<size_t> sent(clients.size(), 0);
+  std::vector<bool> blocked(clients.size(), false);
+  for (bool any = true; any;) {
+    any = false;
+    for (size_t k = 0; k < clients.size(); ++k) {
+      if (blocked[k] || sent[k] >= give_up) continue;
+      any = true;
+      if (clients[k].send(chunk, Millis(200))) {
+        sent[k] += chunk.size();
+      } else {
+        blocked[k] = true;
+      }
+    }
+  }
+  return sent;
+}
+
+size_t throttle_give_up() {
+  return (size_t{1} << 20) + 2 * max_of_sysctl("/proc/sys/net/ipv4/tcp_rmem", 6u << 20);
+}
+
 // ------------------------------------------------------------ KeepTalking
 
 KeepTalking::KeepTalking(Round round, Millis pause)

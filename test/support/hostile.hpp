@@ -101,6 +101,19 @@ double idle_cpu_seconds(pid_t pid, const std::vector<Client*>& watch);
 // The largest of the numbers in a /proc/sys file ("4096 131072 6291456").
 size_t max_of_sysctl(const char* path, size_t fallback);
 
+// Requests with no reader behind them: `clients` (tiny receive buffers) send
+// 64 KiB of 1000-byte lines at a time until the server stops taking them
+// (a send makes no progress for 200 ms), or `give_up` bytes each. Returns
+// how much each one got rid of.
+std::vector<size_t> flood_without_reading(std::vector<Client>& clients, size_t give_up);
+
+// How much a non-reader sends before concluding the server never throttles
+// it. Past the 1 MiB cap, what a throttled client can still hand over sits in
+// kernel buffers: the server's receive buffer (up to tcp_rmem's maximum) and
+// the client's own send buffer. A server without backpressure would take
+// all of it and hold the replies.
+size_t throttle_give_up();
+
 // Well-behaved clients on a thread: calls `round` again and again (pausing
 // between calls) until stopped or until a round reports a failure. A round
 // does its own talking and checks every reply byte for byte.
