@@ -121,7 +121,7 @@ complete -c netlab -n '__netlab_using tserv cmdserv' -l model -x -a '(printf "%s
 complete -c netlab -n '__netlab_using tserv cmdserv chat-server' -l framing -x -a '(printf "%s\t%s\n" line "a request is a newline-terminated line (default)" raw "each read chunk is a request")' -d 'How requests are delimited'
 complete -c netlab -n '__netlab_using tserv cmdserv' -l one-shot -d 'Answer one request per connection, then close'
 complete -c netlab -n '__netlab_using tserv cmdserv chat-server' -l max-clients -x -d 'Refuse clients beyond N at once (0 = no limit)'
-complete -c netlab -n '__netlab_using tserv cmdserv' -l idle-timeout -x -d 'Close clients silent for SECS (0 = never)'
+complete -c netlab -n '__netlab_using tserv cmdserv' -l idle-timeout -x -d 'Close clients that make no progress for SECS (0 = never)'
 complete -c netlab -n '__netlab_using tserv cmdserv chat-server' -l max-line -x -d 'Longest accepted line in bytes'
 complete -c netlab -n '__netlab_using cmdserv' -l root -x -a '(__fish_complete_directories)' -d 'Directory that ls lists and never leaves'
 
