@@ -283,9 +283,10 @@ TEST(ChatRoom, InvalidLoginGetsErrorLineAndIsClosed) {
     std::string login;
     std::string reply;
   } cases[] = {
-      {"", "error: expected USERNAME [ROOM]\n"},
-      {"   ", "error: expected USERNAME [ROOM]\n"},
-      {"a b c", "error: expected USERNAME [ROOM]\n"},
+      {"", "error: invalid login: empty name (expected NAME or NAME ROOM)\n"},
+      {"   ", "error: invalid login: leading space (expected NAME or NAME ROOM)\n"},
+      {"alice  lobby", "error: invalid login: two spaces in a row (expected NAME or NAME ROOM)\n"},
+      {"a b c", "error: invalid login: more than two words (expected NAME or NAME ROOM)\n"},
       {std::string(33, 'x'), "error: invalid name: longer than 32 characters\n"},
       {"bad\x01name", "error: invalid name: spaces and control characters are not allowed\n"},
       {"bad\x7fname lobby", "error: invalid name: spaces and control characters are not allowed\n"},
@@ -305,6 +306,22 @@ TEST(ChatRoom, InvalidLoginGetsErrorLineAndIsClosed) {
   // Nobody joined.
   ASSERT_TRUE(watcher.send("/who\n"));
   EXPECT_EQ(watcher.read_lines(1), "* members of lobby: watcher\n");
+  EXPECT_EQ(server.proc.terminate(), 0) << server.proc.err();
+}
+
+// " lobby" once logged in as user "lobby": the login is exactly NAME or NAME ROOM.
+TEST(ChatRoom, LoginWithALeadingSpaceIsRefusedAndClosed) {
+  ChatServer server;
+  ASSERT_NE(server.port, 0);
+  Client client = server.connect();
+  ASSERT_TRUE(client.valid());
+  ASSERT_TRUE(client.send(" lobby\n"));
+  EXPECT_EQ(client.read_until_eof(),
+            "error: invalid login: leading space (expected NAME or NAME ROOM)\n");
+  EXPECT_TRUE(client.closed());
+  // Nobody took the name "lobby".
+  Client lobby;
+  EXPECT_TRUE(log_in(lobby, server, "lobby"));
   EXPECT_EQ(server.proc.terminate(), 0) << server.proc.err();
 }
 
