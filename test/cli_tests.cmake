@@ -59,7 +59,9 @@ string(REPLACE "." "\\." _version_regex "${PROJECT_VERSION}")
 netlab_cli_test(version_exits_0 0 "^netlab ${_version_regex}$" -- --version)
 
 # Usage errors: exit 2, with the offending value named on stderr.
-netlab_cli_test(no_subcommand_exits_2 STDERR 2 "[Ss]ubcommand" --)
+# `netlab` alone: the usage and every subcommand with its one-line description,
+# on stderr (a usage error), as git and docker do.
+netlab_cli_test(no_subcommand_exits_2 STDERR 2 ${_help_regexes} "^Subcommands:" --)
 netlab_cli_test(unknown_subcommand_exits_2 STDERR 2 "--help" -- bogus)
 netlab_cli_test(port_70000_exits_2 STDERR 2 "70000" -- tclnt -p 70000)
 netlab_cli_test(port_70000_positional_exits_2 STDERR 2 "70000" -- tclnt localhost 70000)
@@ -98,7 +100,8 @@ add_test(NAME completions.match_help
 set_tests_properties(completions.match_help PROPERTIES TIMEOUT 180 LABELS completions)
 
 # netlab bench: a mode is required, and bad load options are usage errors.
-netlab_cli_test(bench_without_mode_exits_2 STDERR 2 "[Ss]ubcommand" -- bench)
+netlab_cli_test(bench_without_mode_exits_2 STDERR 2 "^Usage: netlab bench " "^  rr +[^ ]" "^  idle +[^ ]"
+                -- bench)
 netlab_cli_test(bench_unknown_mode_exits_2 STDERR 2 "" -- bench nope)
 netlab_cli_test(bench_pipeline_0_exits_2 STDERR 2 "pipeline" -- bench rr --pipeline 0)
 netlab_cli_test(bench_connections_0_exits_2 STDERR 2 "connections" -- bench rr -c 0)
