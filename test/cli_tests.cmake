@@ -79,8 +79,32 @@ netlab_cli_test(bad_cluster_url_exits_2 STDERR 2 "http://x: expected redis://HOS
                 -- chat-server --cluster http://x)
 netlab_cli_test(cluster_port_70000_exits_2 STDERR 2 "invalid port '70000'"
                 -- chat-server --cluster redis://127.0.0.1:70000)
-netlab_cli_test(cluster_needs_room_mode_exits_2 STDERR 2 "--cluster: only with --mode room"
-                -- chat-server --mode duplex --cluster redis://127.0.0.1:6379)
+# No option is silently ignored: one that only room mode uses, given with
+# --mode duplex or half-duplex, is a usage error naming it.
+foreach(_mode duplex half-duplex)
+  foreach(_opt_value "--history;5" "--max-queue;65536" "--max-clients;3" "--login-timeout;5"
+                     "--cluster;redis://127.0.0.1:6379" "--cluster-prefix;x")
+    list(GET _opt_value 0 _opt)
+    string(REPLACE "--" "" _name "${_opt}")
+    netlab_cli_test(chat_server_${_mode}_rejects_${_name}_exits_2 STDERR 2
+                    "^netlab chat-server: ${_opt} applies only to --mode room$"
+                    -- chat-server --port 0 --mode ${_mode} ${_opt_value})
+  endforeach()
+  # OPTION;VALUE;the name the error gives it
+  foreach(_opt_value_long "-u;alice;--user" "--user;alice;--user" "-r;games;--room"
+                          "--room;games;--room")
+    list(GET _opt_value_long 0 _opt)
+    list(GET _opt_value_long 1 _value)
+    list(GET _opt_value_long 2 _long)
+    string(REGEX REPLACE "^-+" "" _name "${_opt}")
+    netlab_cli_test(chat_client_${_mode}_rejects_${_name}_exits_2 STDERR 2
+                    "^netlab chat-client: ${_long} applies only to --mode room$"
+                    -- chat-client --mode ${_mode} ${_opt} ${_value})
+  endforeach()
+endforeach()
+netlab_cli_test(chat_server_cluster_prefix_needs_cluster_exits_2 STDERR 2
+                "^netlab chat-server: --cluster-prefix needs --cluster$"
+                -- chat-server --port 0 --cluster-prefix x)
 netlab_cli_test(cluster_prefix_with_space_exits_2 STDERR 2 "expected a word without spaces"
                 -- chat-server --cluster redis://127.0.0.1:6379 --cluster-prefix "a b")
 
