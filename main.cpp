@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <exception>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "modes/cli_options.hpp"
@@ -33,6 +34,15 @@ void ensure_standard_fds() {
     if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
       _exit(kExitFailure);
   }
+}
+
+// The command that lacks its subcommand ("netlab", "netlab bench") when a
+// parse failed for that reason, else null.
+const CLI::App* missing_subcommand(const CLI::App& app, const CLI::ParseError& e) {
+  if (dynamic_cast<const CLI::RequiredError*>(&e) == nullptr) return nullptr;
+  const CLI::App* deepest = &app;
+  while (!deepest->get_subcommands().empty()) deepest = deepest->get_subcommands().front();
+  return deepest->get_require_subcommand_min() > 0 ? deepest : nullptr;
 }
 }  // namespace
 
@@ -74,6 +84,15 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // "netlab" alone: the usage and the subcommands, as git and docker do;
+    // on stderr, since it is a usage error all the same.
+    if (const CLI::App* command = missing_subcommand(app, e)) {
+      std::string path;  // "netlab" for bench, so its usage reads "netlab bench ..."
+      for (const CLI::App* p = command->get_parent(); p != nullptr; p = p->get_parent())
+        path = path.empty() ? p->get_name() : p->get_name() + " " + path;
+      fmt::print(stderr, "{}", command->help(path));
+      return kExitUsage;
+    }
     // CLI11 prints the message; --help/--version come back as success.
     return app.exit(e) == 0 ? kExitSuccess : kExitUsage;
   }

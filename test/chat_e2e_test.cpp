@@ -16,7 +16,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <optional>
 #include <regex>
 #include <string>
@@ -24,6 +23,8 @@
 #include <vector>
 
 #include "support/chat_client_helpers.hpp"
+#include "support/chat_session.hpp"
+#include "support/hostile.hpp"
 #include "support/process.hpp"
 #include "support/stamp.hpp"
 
@@ -32,63 +33,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::string_view kHelp =
-    "* commands: /who, /rooms, /join ROOM, /msg USER TEXT (to your room), /help, quit\n";
-constexpr std::string_view kShutdown = "* server shutting down\n";
 // How long a check that something does NOT happen watches for it.
 constexpr Millis kQuietWindow{250};
-
-// A chat-server on an ephemeral loopback port; port stays 0 if it never listened.
-struct ChatServer {
-  explicit ChatServer(std::vector<std::string> options = {}) : proc(args(std::move(options))) {
-    if (auto p = proc.wait_for_port()) port = *p;
-  }
-  static std::vector<std::string> args(std::vector<std::string> options) {
-    std::vector<std::string> a = {"chat-server", "--port", "0"};
-    a.insert(a.end(), options.begin(), options.end());
-    return a;
-  }
-  Client connect(int rcvbuf = 0) const { return Client::tcp("127.0.0.1", port, rcvbuf); }
-
-  Process proc;
-  uint16_t port = 0;
-};
-
-// chat-client arguments for this server, room mode.
-std::vector<std::string> client_args(uint16_t port, const std::string& user,
-                                     const std::string& room, std::vector<std::string> more = {}) {
-  std::vector<std::string> a = {
-      "chat-client", "-u", user, "-r", room, "-H", "127.0.0.1", "-p", std::to_string(port)};
-  a.insert(a.end(), more.begin(), more.end());
-  return a;
-}
-
-// Connects, sends the login line and expects exactly "success\n".
-::testing::AssertionResult log_in(Client& c, const ChatServer& server, std::string_view login_line,
-                                  int rcvbuf = 0) {
-  c = server.connect(rcvbuf);
-  if (!c.valid()) return ::testing::AssertionFailure() << "connect: " << std::strerror(c.error());
-  if (!c.send(std::string(login_line) + "\n"))
-    return ::testing::AssertionFailure() << "send failed";
-  const std::string reply = c.read_lines(1);
-  if (reply != "success\n") {
-    return ::testing::AssertionFailure()
-           << "login " << ::testing::PrintToString(std::string(login_line)) << " got "
-           << ::testing::PrintToString(reply);
-  }
-  return ::testing::AssertionSuccess();
-}
-
-// Nothing is queued for this (logged-in, line-framed) member: a /help sent
-// now is answered by the very next line. Whatever the server sent it before
-// would come first, on the same connection.
-::testing::AssertionResult quiet(Client& c) {
-  if (!c.send("/help\n")) return ::testing::AssertionFailure() << "send failed";
-  const std::string next = c.read_lines(1);
-  if (next != kHelp)
-    return ::testing::AssertionFailure() << "unexpected line " << ::testing::PrintToString(next);
-  return ::testing::AssertionSuccess();
-}
 
 // "127.0.0.1:<port>" of our side of the connection, as the server names us.
 std::string local_endpoint(const Client& c) {
@@ -96,69 +42,6 @@ std::string local_endpoint(const Client& c) {
   socklen_t len = sizeof(sin);
   ::getsockname(c.fd(), reinterpret_cast<sockaddr*>(&sin), &len);
   return "127.0.0.1:" + std::to_string(ntohs(sin.sin_port));
-}
-
-// One expected output line: exact, or "[<ctime>] " + text.
-struct Want {
-  bool stamped;
-  std::string text;
-};
-Want said(std::string text) {
-  return {true, std::move(text)};
-}
-Want line(std::string text) {
-  return {false, std::move(text)};
-}
-
-// `got` is exactly these lines, each ending in '\n'.
-::testing::AssertionResult lines_are(const StampWindow& window, std::string_view got,
-                                     const std::vector<Want>& want) {
-  std::string_view rest = got;
-  for (size_t i = 0; i < want.size(); ++i) {
-    const size_t nl = rest.find('\n');
-    if (nl == std::string_view::npos) {
-      return ::testing::AssertionFailure()
-             << "line " << i + 1 << " of " << want.size() << " missing in "
-             << ::testing::PrintToString(std::string(got));
-    }
-    const std::string_view one = rest.substr(0, nl + 1);
-    if (want[i].stamped) {
-      auto r = window.stamped(one, want[i].text + "\n");
-      if (!r)
-        return r << " (line " << i + 1 << " of " << ::testing::PrintToString(std::string(got))
-                 << ")";
-    } else if (one != want[i].text + "\n") {
-      return ::testing::AssertionFailure()
-             << "line " << i + 1 << " is " << ::testing::PrintToString(std::string(one))
-             << ", want " << ::testing::PrintToString(want[i].text + "\n");
-    }
-    rest.remove_prefix(nl + 1);
-  }
-  if (!rest.empty()) {
-    return ::testing::AssertionFailure()
-           << "unexpected bytes after " << want.size()
-           << " lines: " << ::testing::PrintToString(std::string(rest));
-  }
-  return ::testing::AssertionSuccess();
-}
-
-// The largest of the numbers in a /proc/sys file ("4096 16384 4194304").
-size_t max_of_sysctl(const char* path, size_t fallback) {
-  std::ifstream in(path);
-  size_t value = 0, largest = 0;
-  while (in >> value) largest = std::max(largest, value);
-  return largest > 0 ? largest : fallback;
-}
-
-std::vector<std::string> split_lines(std::string_view text) {
-  std::vector<std::string> out;
-  size_t nl;
-  while ((nl = text.find('\n')) != std::string_view::npos) {
-    out.emplace_back(text.substr(0, nl));
-    text.remove_prefix(nl + 1);
-  }
-  if (!text.empty()) out.emplace_back(text);
-  return out;
 }
 
 // ================================================================ room mode
@@ -171,7 +54,7 @@ TEST(ChatRoom, LoginSucceedsAndJoinIsAnnouncedToTheOthersInTheRoomOnly) {
   ASSERT_TRUE(log_in(bob, server, "bob lobby"));
   EXPECT_EQ(alice.read_lines(1), "* bob joined lobby\n");
   ASSERT_TRUE(log_in(carol, server, "carol games"));
-  ASSERT_TRUE(log_in(dave, server, "  dave\tgames  "));  // blanks around words are fine
+  ASSERT_TRUE(log_in(dave, server, "dave games"));
   EXPECT_EQ(carol.read_lines(1), "* dave joined games\n");
   // A joiner is not told about itself; lobby heard nothing of games.
   EXPECT_TRUE(quiet(alice));
@@ -283,9 +166,10 @@ TEST(ChatRoom, InvalidLoginGetsErrorLineAndIsClosed) {
     std::string login;
     std::string reply;
   } cases[] = {
-      {"", "error: expected USERNAME [ROOM]\n"},
-      {"   ", "error: expected USERNAME [ROOM]\n"},
-      {"a b c", "error: expected USERNAME [ROOM]\n"},
+      {"", "error: invalid login: empty name (expected NAME or NAME ROOM)\n"},
+      {"   ", "error: invalid login: leading space (expected NAME or NAME ROOM)\n"},
+      {"alice  lobby", "error: invalid login: two spaces in a row (expected NAME or NAME ROOM)\n"},
+      {"a b c", "error: invalid login: more than two words (expected NAME or NAME ROOM)\n"},
       {std::string(33, 'x'), "error: invalid name: longer than 32 characters\n"},
       {"bad\x01name", "error: invalid name: spaces and control characters are not allowed\n"},
       {"bad\x7fname lobby", "error: invalid name: spaces and control characters are not allowed\n"},
@@ -294,17 +178,22 @@ TEST(ChatRoom, InvalidLoginGetsErrorLineAndIsClosed) {
       {"alice ro\x1bom", "error: invalid room: spaces and control characters are not allowed\n"},
       {"alice \xc3", "error: invalid room: not valid UTF-8\n"},
   };
-  for (const auto& c : cases) {
-    SCOPED_TRACE(::testing::PrintToString(c.login));
-    Client client = server.connect();
-    ASSERT_TRUE(client.valid());
-    ASSERT_TRUE(client.send(c.login + "\n"));
-    EXPECT_EQ(client.read_until_eof(), c.reply);
-    EXPECT_TRUE(client.closed());
-  }
+  for (const auto& c : cases) EXPECT_TRUE(login_refused(server, c.login, c.reply));
   // Nobody joined.
   ASSERT_TRUE(watcher.send("/who\n"));
   EXPECT_EQ(watcher.read_lines(1), "* members of lobby: watcher\n");
+  EXPECT_EQ(server.proc.terminate(), 0) << server.proc.err();
+}
+
+// " lobby" once logged in as user "lobby": the login is exactly NAME or NAME ROOM.
+TEST(ChatRoom, LoginWithALeadingSpaceIsRefusedAndClosed) {
+  ChatServer server;
+  ASSERT_NE(server.port, 0);
+  EXPECT_TRUE(login_refused(server, " lobby",
+                            "error: invalid login: leading space (expected NAME or NAME ROOM)\n"));
+  // Nobody took the name "lobby".
+  Client lobby;
+  EXPECT_TRUE(log_in(lobby, server, "lobby"));
   EXPECT_EQ(server.proc.terminate(), 0) << server.proc.err();
 }
 
@@ -502,7 +391,7 @@ TEST(ChatRoom, HelpListsTheCommandsAndUnknownCommandsAreErrors) {
   ASSERT_TRUE(log_in(bob, server, "bob"));
   EXPECT_EQ(alice.read_lines(1), "* bob joined lobby\n");
   ASSERT_TRUE(alice.send("/help\n"));
-  EXPECT_EQ(alice.read_lines(1), kHelp);
+  EXPECT_EQ(alice.read_lines(1), kChatHelp);
   ASSERT_TRUE(alice.send("/x\n"));
   EXPECT_EQ(alice.read_lines(1), "error: unknown command /x\n");
   ASSERT_TRUE(alice.send("/nope with args\n"));
@@ -520,7 +409,7 @@ TEST(ChatRoom, HistoryGivesANewcomerTheRoomsLastMessagesRightAfterSuccess) {
   ASSERT_TRUE(log_in(alice, server, "alice lobby"));
   ASSERT_TRUE(log_in(dave, server, "dave games"));
   ASSERT_TRUE(alice.send("m1\nm2\n/help\nm3\n"));  // commands are not history
-  EXPECT_EQ(alice.read_lines(1), kHelp);
+  EXPECT_EQ(alice.read_lines(1), kChatHelp);
   ASSERT_TRUE(dave.send("g1\n"));
   ASSERT_TRUE(dave.send("/rooms\n"));  // g1 is handled once this is answered
   EXPECT_EQ(dave.read_lines(1), "* rooms: games (1) lobby (1)\n");
@@ -564,7 +453,7 @@ TEST(ChatRoom, HistoryOutlivesTheRoomEmptying) {
   ASSERT_TRUE(bob.send("bob lobby\n/help\n"));
   EXPECT_TRUE(lines_are(window, bob.read_lines(4),
                         {line("success"), said("alice: m1"), said("alice: m2"),
-                         line(std::string(kHelp.substr(0, kHelp.size() - 1)))}));
+                         line(std::string(kChatHelp.substr(0, kChatHelp.size() - 1)))}));
   EXPECT_TRUE(quiet(carol));
   EXPECT_EQ(server.proc.terminate(), 0) << server.proc.err();
 }
@@ -800,7 +689,7 @@ TEST(ChatRoom, SigtermTellsEveryMemberAndExitsZero) {
   EXPECT_EQ(alice.read_lines(1), "* bob joined lobby\n");
   ASSERT_TRUE(server.proc.signal(SIGTERM));
   for (Client* c : {&alice, &bob, &carol}) {
-    EXPECT_EQ(c->read_until_eof(), kShutdown);
+    EXPECT_EQ(c->read_until_eof(), kChatShutdown);
     EXPECT_TRUE(c->closed());
   }
   EXPECT_EQ(server.proc.wait_exit(), 0) << server.proc.err();
@@ -815,7 +704,7 @@ TEST(ChatRoom, SigintIsAStopSignalToo) {
   Client alice;
   ASSERT_TRUE(log_in(alice, server, "alice"));
   ASSERT_TRUE(server.proc.signal(SIGINT));
-  EXPECT_EQ(alice.read_until_eof(), kShutdown);
+  EXPECT_EQ(alice.read_until_eof(), kChatShutdown);
   EXPECT_EQ(server.proc.wait_exit(), 0) << server.proc.err();
 }
 
@@ -975,7 +864,7 @@ TEST(ChatClient, ServerGoingAwayIsReportedWithExitOne) {
   EXPECT_EQ(watcher.read_lines(1), "* alice joined lobby\n");
   ASSERT_TRUE(server.proc.signal(SIGTERM));
   EXPECT_EQ(alice.wait_exit(), 1);
-  EXPECT_EQ(alice.out(), kShutdown);
+  EXPECT_EQ(alice.out(), kChatShutdown);
   EXPECT_EQ(alice.err(), "netlab chat-client: server closed the connection\n");
   EXPECT_EQ(server.proc.wait_exit(), 0) << server.proc.err();
 }
@@ -1050,27 +939,6 @@ TEST(ChatClient, OnATerminalShowsPromptAndEscapesControlBytes) {
 
 // ======================================================= duplex, half-duplex
 
-// A 1:1 chat-server whose operator is the test, on its stdin and stdout.
-struct PairServer {
-  explicit PairServer(const std::string& mode)
-      : proc({"chat-server", "--mode", mode, "--port", "0", "--host", "127.0.0.1"}) {
-    if (auto p = proc.wait_for_port()) port = *p;
-  }
-  Client connect() const { return Client::tcp("127.0.0.1", port); }
-  // The client's lines as the operator saw them, without the server's own
-  // notices ("* ..." and "(waiting ...)").
-  std::vector<std::string> client_lines() const {
-    std::vector<std::string> out;
-    for (auto& l : split_lines(proc.out())) {
-      if (!l.starts_with("* ") && !l.starts_with("(")) out.push_back(l);
-    }
-    return out;
-  }
-
-  InteractiveProcess proc;
-  uint16_t port = 0;
-};
-
 using Lines = std::vector<std::string>;
 
 TEST(ChatDuplex, OperatorAndClientTypeFreelyBothWays) {
@@ -1112,7 +980,7 @@ TEST(ChatDuplex, OperatorAndClientTypeFreelyBothWays) {
   ASSERT_TRUE(server.proc.write("welcome\n"));
   EXPECT_EQ(next.read_lines(1), "welcome\n");
   server.proc.close_stdin();
-  EXPECT_EQ(next.read_until_eof(), kShutdown);
+  EXPECT_EQ(next.read_until_eof(), kChatShutdown);
   EXPECT_TRUE(next.closed());
   EXPECT_EQ(server.proc.wait_exit(), 0) << server.proc.err();
 }
@@ -1137,7 +1005,7 @@ TEST(ChatDuplex, SecondClientGetsBusyAndTheFirstCarriesOn) {
 
   // SIGTERM: the client is told, exit 0.
   ASSERT_TRUE(server.proc.signal(SIGTERM));
-  EXPECT_EQ(first.read_until_eof(), kShutdown);
+  EXPECT_EQ(first.read_until_eof(), kChatShutdown);
   EXPECT_EQ(server.proc.wait_exit(), 0) << server.proc.err();
 }
 
@@ -1201,7 +1069,7 @@ TEST(ChatHalfDuplex, ClientSpeaksFirstAndEachLinePassesTheTurn) {
 
   // The operator's EOF: the client is told and the server exits 0.
   server.proc.close_stdin();
-  EXPECT_EQ(c.read_until_eof(), kShutdown);
+  EXPECT_EQ(c.read_until_eof(), kChatShutdown);
   EXPECT_EQ(server.proc.wait_exit(), 0) << server.proc.err();
 }
 
@@ -1239,7 +1107,7 @@ TEST(ChatHalfDuplex, OperatorEofWaitsUntilHeldLinesAreSent) {
   EXPECT_FALSE(c.readable_within(kQuietWindow))
       << "sent out of turn, or closed with a line still held";
   ASSERT_TRUE(c.send("my turn\n"));
-  EXPECT_EQ(c.read_until_eof(), std::string("last word\n") + std::string(kShutdown));
+  EXPECT_EQ(c.read_until_eof(), std::string("last word\n") + std::string(kChatShutdown));
   EXPECT_EQ(server.proc.wait_exit(), 0) << server.proc.err();
   EXPECT_EQ(server.client_lines(), (Lines{"my turn"}));
 }
@@ -1412,7 +1280,7 @@ TEST(ChatDuplex, StartedWithStdinClosedServesAndExitsZeroOnSigterm) {
   ASSERT_TRUE(c.send("over a closed stdin\n"));
   EXPECT_TRUE(server.wait_for(std::regex("(^|\n)over a closed stdin\n"))) << server.output();
   EXPECT_EQ(server.terminate(), 0) << server.output();
-  EXPECT_EQ(c.read_until_eof(), kShutdown);
+  EXPECT_EQ(c.read_until_eof(), kChatShutdown);
   EXPECT_TRUE(c.closed());
 }
 

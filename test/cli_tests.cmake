@@ -59,7 +59,9 @@ string(REPLACE "." "\\." _version_regex "${PROJECT_VERSION}")
 netlab_cli_test(version_exits_0 0 "^netlab ${_version_regex}$" -- --version)
 
 # Usage errors: exit 2, with the offending value named on stderr.
-netlab_cli_test(no_subcommand_exits_2 STDERR 2 "[Ss]ubcommand" --)
+# `netlab` alone: the usage and every subcommand with its one-line description,
+# on stderr (a usage error), as git and docker do.
+netlab_cli_test(no_subcommand_exits_2 STDERR 2 ${_help_regexes} "^Subcommands:" --)
 netlab_cli_test(unknown_subcommand_exits_2 STDERR 2 "--help" -- bogus)
 netlab_cli_test(port_70000_exits_2 STDERR 2 "70000" -- tclnt -p 70000)
 netlab_cli_test(port_70000_positional_exits_2 STDERR 2 "70000" -- tclnt localhost 70000)
@@ -77,8 +79,32 @@ netlab_cli_test(bad_cluster_url_exits_2 STDERR 2 "http://x: expected redis://HOS
                 -- chat-server --cluster http://x)
 netlab_cli_test(cluster_port_70000_exits_2 STDERR 2 "invalid port '70000'"
                 -- chat-server --cluster redis://127.0.0.1:70000)
-netlab_cli_test(cluster_needs_room_mode_exits_2 STDERR 2 "--cluster: only with --mode room"
-                -- chat-server --mode duplex --cluster redis://127.0.0.1:6379)
+# No option is silently ignored: one that only room mode uses, given with
+# --mode duplex or half-duplex, is a usage error naming it.
+foreach(_mode duplex half-duplex)
+  foreach(_opt_value "--history;5" "--max-queue;65536" "--max-clients;3" "--login-timeout;5"
+                     "--cluster;redis://127.0.0.1:6379" "--cluster-prefix;x")
+    list(GET _opt_value 0 _opt)
+    string(REPLACE "--" "" _name "${_opt}")
+    netlab_cli_test(chat_server_${_mode}_rejects_${_name}_exits_2 STDERR 2
+                    "^netlab chat-server: ${_opt} applies only to --mode room$"
+                    -- chat-server --port 0 --mode ${_mode} ${_opt_value})
+  endforeach()
+  # OPTION;VALUE;the name the error gives it
+  foreach(_opt_value_long "-u;alice;--user" "--user;alice;--user" "-r;games;--room"
+                          "--room;games;--room")
+    list(GET _opt_value_long 0 _opt)
+    list(GET _opt_value_long 1 _value)
+    list(GET _opt_value_long 2 _long)
+    string(REGEX REPLACE "^-+" "" _name "${_opt}")
+    netlab_cli_test(chat_client_${_mode}_rejects_${_name}_exits_2 STDERR 2
+                    "^netlab chat-client: ${_long} applies only to --mode room$"
+                    -- chat-client --mode ${_mode} ${_opt} ${_value})
+  endforeach()
+endforeach()
+netlab_cli_test(chat_server_cluster_prefix_needs_cluster_exits_2 STDERR 2
+                "^netlab chat-server: --cluster-prefix needs --cluster$"
+                -- chat-server --port 0 --cluster-prefix x)
 netlab_cli_test(cluster_prefix_with_space_exits_2 STDERR 2 "expected a word without spaces"
                 -- chat-server --cluster redis://127.0.0.1:6379 --cluster-prefix "a b")
 
@@ -98,7 +124,8 @@ add_test(NAME completions.match_help
 set_tests_properties(completions.match_help PROPERTIES TIMEOUT 180 LABELS completions)
 
 # netlab bench: a mode is required, and bad load options are usage errors.
-netlab_cli_test(bench_without_mode_exits_2 STDERR 2 "[Ss]ubcommand" -- bench)
+netlab_cli_test(bench_without_mode_exits_2 STDERR 2 "^Usage: netlab bench " "^  rr +[^ ]" "^  idle +[^ ]"
+                -- bench)
 netlab_cli_test(bench_unknown_mode_exits_2 STDERR 2 "" -- bench nope)
 netlab_cli_test(bench_pipeline_0_exits_2 STDERR 2 "pipeline" -- bench rr --pipeline 0)
 netlab_cli_test(bench_connections_0_exits_2 STDERR 2 "connections" -- bench rr -c 0)

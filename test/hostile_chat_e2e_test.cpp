@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "support/chat_session.hpp"
 #include "support/hostile.hpp"
 #include "support/proc_stats.hpp"
 #include "support/process.hpp"
@@ -24,48 +25,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::string_view kShutdown = "* server shutting down\n";
-
 // RSS bound beyond kBusyRssKib (support/hostile.hpp) for the members that
 // never read: each is dropped once --max-queue (64 KiB here) is queued for
 // it, in a buffer that may have doubled on the way; 256 KiB apiece.
 constexpr size_t kTestMaxQueue = 64 * 1024;
 constexpr long kPerNonReaderRssKib = 256;
-
-// A chat-server on an ephemeral loopback port; port stays 0 if it never listened.
-struct ChatServer {
-  explicit ChatServer(std::vector<std::string> options = {}, unsigned max_fds = 0)
-      : proc(spawn(std::move(options), max_fds)) {
-    if (auto p = proc.wait_for_port()) port = *p;
-  }
-  static Process spawn(std::vector<std::string> options, unsigned max_fds) {
-    std::vector<std::string> a = {"chat-server", "--port", "0"};
-    a.insert(a.end(), options.begin(), options.end());
-    if (max_fds > 0) return Process(std::move(a), Process::FdLimit{max_fds});
-    return Process(std::move(a));
-  }
-  Client connect(int rcvbuf = 0) const { return Client::tcp("127.0.0.1", port, rcvbuf); }
-  pid_t pid() const { return proc.pid(); }
-
-  Process proc;
-  uint16_t port = 0;
-};
-
-// Connects, sends the login line and expects exactly "success\n".
-::testing::AssertionResult log_in(Client& c, const ChatServer& server, std::string_view login_line,
-                                  int rcvbuf = 0) {
-  c = server.connect(rcvbuf);
-  if (!c.valid()) return ::testing::AssertionFailure() << "connect: " << std::strerror(c.error());
-  if (!c.send(std::string(login_line) + "\n"))
-    return ::testing::AssertionFailure() << "send failed";
-  const std::string reply = c.read_lines(1);
-  if (reply != "success\n") {
-    return ::testing::AssertionFailure()
-           << "login " << ::testing::PrintToString(std::string(login_line)) << " got "
-           << ::testing::PrintToString(reply);
-  }
-  return ::testing::AssertionSuccess();
-}
 
 // Every line of `got` is "[<ctime>] <user>: " + the matching line of
 // `lines`, and nothing else came; reports the first difference only.
@@ -114,6 +78,13 @@ struct GoodRoom {
       }
       return "";
     };
+  }
+  // The room talks `rounds` rounds while nothing else goes on, every one right.
+  ::testing::AssertionResult talks_fine(uint64_t rounds) const {
+    KeepTalking talk(round());
+    if (!talk.wait_for_rounds(rounds))
+      return ::testing::AssertionFailure() << "the room did not talk " << rounds << " rounds";
+    return talked_fine(talk.stop(), rounds);
   }
   std::shared_ptr<std::vector<Client>> members;
   bool ok = true;
@@ -338,11 +309,7 @@ TEST(HostileChat, ClientRepeatingATakenNameWithoutReadingIsDroppedAtMaxQueue) {
   ASSERT_NE(server.port, 0);
   GoodRoom room(server);
   ASSERT_TRUE(room.ok);
-  {
-    KeepTalking before(room.round());
-    ASSERT_TRUE(before.wait_for_rounds(3));
-    ASSERT_TRUE(talked_fine(before.stop(), 3));
-  }
+  ASSERT_TRUE(room.talks_fine(3));
 
   Client hog = server.connect(/*rcvbuf=*/2048);
   ASSERT_TRUE(hog.valid());
@@ -516,11 +483,7 @@ TEST(HostileChat, SigtermUnderHostileLoadTellsEveryGoodMemberAndExitsZero) {
   ASSERT_NE(server.port, 0);
   GoodRoom room(server);
   ASSERT_TRUE(room.ok);
-  {
-    KeepTalking good(room.round());
-    ASSERT_TRUE(good.wait_for_rounds(3));
-    ASSERT_TRUE(talked_fine(good.stop(), 3));
-  }
+  ASSERT_TRUE(room.talks_fine(3));
   std::vector<Client> slow, half;
   for (int i = 0; i < 5; ++i) {
     slow.push_back(server.connect());
@@ -551,7 +514,7 @@ TEST(HostileChat, SigtermUnderHostileLoadTellsEveryGoodMemberAndExitsZero) {
   ASSERT_TRUE(server.proc.signal(SIGTERM));
   const auto deadline = Clock::now() + 5s;
   for (auto& m : *room.members) {
-    EXPECT_EQ(m.read_until_eof(left(deadline)), kShutdown);
+    EXPECT_EQ(m.read_until_eof(left(deadline)), kChatShutdown);
     EXPECT_TRUE(m.closed());
   }
   ASSERT_TRUE(wait_exited_unreaped(server.pid(), 5s))

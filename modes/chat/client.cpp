@@ -229,7 +229,8 @@ void register_chat_client(CLI::App& app, Runner& runner) {
       "printf 'hi all\\n' | netlab chat-client -u bot -r ops chat.example.org 21567",
       "netlab chat-client --mode half-duplex           # talk to the server's operator, in turns",
   }));
-  sub->callback([opts, &runner, user, room] {
+  sub->callback([opts, &runner, sub, user, room] {
+    chat::reject_room_only_options(sub, opts->mode, {"--user", "--room"});
     if (opts->mode == ChatMode::kRoom) {
       if (user->count() == 0) throw CLI::RequiredError("--user (required in room mode)");
       if (room->count() == 0) throw CLI::RequiredError("--room (required in room mode)");

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <optional>
+
 #include "modes/chat/rooms.hpp"
 
 namespace netlab::modes::chat {
@@ -16,6 +19,17 @@ std::pair<std::string_view, std::string_view> first_word(std::string_view s) {
   if (end == std::string_view::npos) return {s, {}};
   return {s.substr(0, end), trim(s.substr(end))};
 }
+
+// Why a login line (terminator removed) is not NAME or NAME, one space, ROOM.
+// Only the spaces are judged here; name_problem() judges the words.
+std::optional<std::string_view> login_shape_problem(std::string_view line) {
+  if (line.empty()) return "empty name";
+  if (line.front() == ' ') return "leading space";
+  if (line.back() == ' ') return "trailing space";
+  if (line.find("  ") != std::string_view::npos) return "two spaces in a row";
+  if (std::count(line.begin(), line.end(), ' ') > 1) return "more than two words";
+  return std::nullopt;
+}
 }  // namespace
 
 std::string_view trim(std::string_view s) {
@@ -25,11 +39,16 @@ std::string_view trim(std::string_view s) {
 }
 
 std::variant<Login, std::string> parse_login(std::string_view line) {
-  auto [name, rest] = first_word(line);
-  auto [room, extra] = first_word(rest);
-  if (name.empty() || !extra.empty()) return std::string("error: expected USERNAME [ROOM]");
+  // Raw framing hands over the chunk with the client's line terminator.
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  if (auto why = login_shape_problem(line)) {
+    return fmt::format("error: invalid login: {} (expected NAME or NAME ROOM)", *why);
+  }
+  const size_t space = line.find(' ');
+  const std::string_view name = line.substr(0, space);
+  const std::string_view room =
+      space == std::string_view::npos ? kDefaultRoom : line.substr(space + 1);
   if (auto why = name_problem(name)) return fmt::format("error: invalid name: {}", *why);
-  if (room.empty()) room = kDefaultRoom;
   if (auto why = name_problem(room)) return fmt::format("error: invalid room: {}", *why);
   return Login{std::string(name), std::string(room)};
 }

@@ -21,7 +21,8 @@ struct Login {
   std::string name;
   std::string room;
 };
-// "USERNAME [ROOM]" -> Login, or the complete error line ("error: ...").
+// "NAME" or "NAME ROOM" (exactly one space; a trailing \r\n is ignored) ->
+// Login, room "lobby" when omitted; or the complete error line ("error: ...").
 std::variant<Login, std::string> parse_login(std::string_view line);
 
 struct Command {

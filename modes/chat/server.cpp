@@ -1,5 +1,7 @@
 // netlab chat-server: exercises 16-7 ... 16-10. Room mode is the multi-user
 // server; duplex and half-duplex are one-to-one chats with the operator.
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
 #include <memory>
 
@@ -22,6 +24,18 @@ void add_chat_mode_option(CLI::App* sub, ChatMode& mode) {
       "room (default): multi-user rooms; duplex: 1:1 with the server's operator, both type freely; "
       "half-duplex: 1:1 in strict turns, client first")
       ->group("Chat");
+}
+
+void reject_room_only_options(const CLI::App* sub, ChatMode mode,
+                              std::initializer_list<std::string_view> options) {
+  if (mode == ChatMode::kRoom) return;
+  for (std::string_view option : options) {
+    if (sub->count(std::string(option)) > 0) {
+      throw CLI::ValidationError(fmt::format("{} {}: {} applies only to --mode room",
+                                             sub->get_parent()->get_name(), sub->get_name(),
+                                             option));
+    }
+  }
 }
 }  // namespace chat
 
@@ -57,25 +71,26 @@ void register_chat_server(CLI::App& app, Runner& runner) {
       "line (default): one message per line; raw: each read chunk is a message and replies carry "
       "no newline (the tutorial's client)")
       ->group("Chat");
-  sub->add_option("--history", r.history, "Lines of room history a newcomer receives first")
+  sub->add_option("--history", r.history,
+                  "Lines of room history a newcomer receives first (room mode)")
       ->check(CLI::Range(size_t{0}, size_t{100000}))
       ->type_name("N")
       ->capture_default_str()
       ->group("Chat");
   sub->add_option("--max-queue", r.max_queue,
-                  "Bytes queued for a member that does not read before it is dropped")
+                  "Bytes queued for a member that does not read before it is dropped (room mode)")
       ->check(CLI::Range(size_t{1024}, size_t{1} << 32))
       ->type_name("BYTES")
       ->capture_default_str()
       ->group("Chat");
   sub->add_option("--max-clients", r.max_clients,
-                  "Refuse clients beyond N (0 = as many as file descriptors allow)")
+                  "Refuse clients beyond N (0 = as many as file descriptors allow; room mode)")
       ->check(CLI::NonNegativeNumber)
       ->type_name("N")
       ->capture_default_str()
       ->group("Chat");
   sub->add_option("--login-timeout", r.login_timeout_s,
-                  "Close connections that send no login line within SECS")
+                  "Close connections that send no login line within SECS (room mode)")
       ->check(CLI::NonNegativeNumber)
       ->type_name("SECS")
       ->capture_default_str()
@@ -106,7 +121,7 @@ void register_chat_server(CLI::App& app, Runner& runner) {
            }
            opts->cluster_prefix = prefix;
          },
-         "Prefix of every Redis key and channel of the cluster (default netlab)")
+         "Prefix of every Redis key and channel of the cluster (default netlab; with --cluster)")
       ->type_name("PREFIX")
       ->group("Cluster");
   add_access_options(sub, r.access);
@@ -117,13 +132,16 @@ void register_chat_server(CLI::App& app, Runner& runner) {
       "netlab chat-server --mode half-duplex       # talk to one client yourself, in turns",
       "netlab chat-server --port 7000 --cluster redis://127.0.0.1:6379   # one node of several",
   }));
-  sub->callback([opts, &runner] {
-    if (opts->room.cluster) {
-      if (opts->mode != chat::ChatMode::kRoom) {
-        throw CLI::ValidationError("--cluster", "only with --mode room");
-      }
-      opts->room.cluster->prefix = opts->cluster_prefix;
+  sub->callback([opts, &runner, sub] {
+    // Duplex and half-duplex serve one client, with no login and no room:
+    // these would do nothing there.
+    chat::reject_room_only_options(sub, opts->mode,
+                                   {"--history", "--max-queue", "--max-clients", "--login-timeout",
+                                    "--cluster", "--cluster-prefix"});
+    if (sub->count("--cluster-prefix") > 0 && !opts->room.cluster) {
+      throw CLI::ValidationError("netlab chat-server: --cluster-prefix needs --cluster");
     }
+    if (opts->room.cluster) opts->room.cluster->prefix = opts->cluster_prefix;
     runner = [opts] { return run(*opts); };
   });
 }

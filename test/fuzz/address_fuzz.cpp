@@ -15,7 +15,9 @@
 //   - Cidr::parse accepts exactly ADDRESS[/DIGITS] with the prefix in range,
 //     and contains() agrees with a bit-by-bit prefix comparison, IPv4-mapped
 //     peers counting as IPv4 as documented;
-//   - AccessList: deny wins, a non-empty allow list admits only its networks.
+//   - AccessList: deny wins, a non-empty allow list admits only its networks;
+//   - the reference decoder itself agrees with the unit tests' CIDR cases
+//     (test/support/cidr_cases.hpp), checked once at start.
 // Only numeric hosts and localhost are resolved: nothing here touches DNS.
 #include <arpa/inet.h>
 #include <fuzzer/FuzzedDataProvider.h>
@@ -28,6 +30,7 @@
 #include <array>
 #include <cstring>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -37,6 +40,7 @@
 #include "net/cidr.hpp"
 #include "net/endpoint.hpp"
 #include "test/fuzz/fuzz_support.hpp"
+#include "test/support/cidr_cases.hpp"
 
 namespace {
 
@@ -317,7 +321,38 @@ void check_cidr(FuzzedDataProvider& fdp) {
   FUZZ_CHECK(acl.permits(Address::unix_path("/tmp/fuzz.sock")));
 }
 
+// The reference above is only worth fuzzing against if it agrees with the
+// unit tests' cases: held to them once, before the first input.
+void check_reference_against_unit_cases() {
+  namespace cases = netlab::testing::cidr_cases;
+  for (const auto& group : cases::kMatchGroups) {
+    for (const auto& c : group.cases) {
+      const auto network = reference_network(std::string(c.network));
+      FUZZ_CHECK(network.has_value());
+      const std::string peer(c.peer);
+      std::array<unsigned char, 16> bytes{};
+      int family = AF_INET;
+      if (inet_pton(AF_INET, peer.c_str(), bytes.data()) != 1) {
+        family = AF_INET6;
+        FUZZ_CHECK(inet_pton(AF_INET6, peer.c_str(), bytes.data()) == 1);
+      }
+      FUZZ_CHECK(reference_contains(*network, family, bytes.data()) == c.matches);
+    }
+  }
+  for (std::string_view good : cases::kValid) FUZZ_CHECK(reference_network(std::string(good)));
+  for (const auto& bad_texts : {std::span<const std::string_view>(cases::kMalformed),
+                                std::span<const std::string_view>(cases::kNegativeZeroPrefix),
+                                std::span<const std::string_view>(cases::kNulInside)}) {
+    for (std::string_view bad : bad_texts) FUZZ_CHECK(!reference_network(std::string(bad)));
+  }
+}
+
 }  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  check_reference_against_unit_cases();
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider fdp(data, size);

@@ -7,9 +7,10 @@
 //   - a valid name is 1-32 code points of valid UTF-8 with no ASCII blank or
 //     control byte in it; 33 or more code points, invalid UTF-8 and ASCII
 //     blanks/controls are always refused;
-//   - a login is "NAME" or "NAME ROOM" (blank-separated, nothing more), both
-//     valid names, room "lobby" when omitted; anything else is one
-//     "error: ..." line;
+//   - a login is "NAME" or "NAME ROOM" (one space, nothing more; only a
+//     trailing \r\n is ignored), both valid names, room "lobby" when
+//     omitted; anything else is one "error: ..." line, "error: invalid
+//     login: ..." when the spaces are wrong;
 //   - commands: "quit" (trimmed) quits; a line not starting with '/' is said
 //     as is; every view handed out points into the line and is trimmed;
 //   - trim() returns a view into its input with no blank at either end.
@@ -78,25 +79,29 @@ void check_name(std::string_view name) {
   }
 }
 
+// The login rule, read independently of parse_login: the line terminator
+// off the end, then NAME alone or NAME, exactly one space, ROOM.
 void check_login(std::string_view line) {
   const auto parsed = chat::parse_login(line);
-  const std::string_view t = chat::trim(line);
+  std::string_view s = line;
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
+  const size_t space = s.find(' ');
+  const std::string_view name = s.substr(0, space);
+  const bool has_room = space != std::string_view::npos;
+  const std::string_view room = has_room ? s.substr(space + 1) : chat::kDefaultRoom;
+  const bool shape_ok = !name.empty() && !room.empty() && room.find(' ') == std::string_view::npos;
+  const bool valid = shape_ok && !chat::name_problem(name) && !chat::name_problem(room);
   if (const auto* error = std::get_if<std::string>(&parsed)) {
+    FUZZ_CHECK(!valid);
     FUZZ_CHECK(error->starts_with("error: "));
     FUZZ_CHECK(error->find('\n') == std::string::npos);
+    if (!shape_ok) FUZZ_CHECK(error->starts_with("error: invalid login: "));
     return;
   }
+  FUZZ_CHECK(valid);
   const auto& login = std::get<chat::Login>(parsed);
-  FUZZ_CHECK(!chat::name_problem(login.name) && !chat::name_problem(login.room));
+  FUZZ_CHECK(login.name == name && login.room == room);
   FUZZ_CHECK(!has_blank(login.name) && !has_blank(login.room));
-  FUZZ_CHECK(t.starts_with(login.name));
-  const std::string_view rest = chat::trim(t.substr(login.name.size()));
-  if (rest.empty()) {
-    FUZZ_CHECK(login.room == chat::kDefaultRoom);
-  } else {
-    FUZZ_CHECK(rest == login.room);
-    FUZZ_CHECK(is_blank(t[login.name.size()]));
-  }
 }
 
 void check_command(std::string_view line) {
