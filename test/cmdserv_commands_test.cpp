@@ -8,8 +8,11 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -17,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include "modes/cmdserv/commands.hpp"
@@ -376,6 +380,104 @@ TEST_F(CmdservTree, SymlinkLoopsAndDanglingLinksAreErrors) {
   symlink("missing-target", "dangling");
   EXPECT_EQ(ls("loop"), "error: "s + std::strerror(ELOOP));
   EXPECT_EQ(ls("dangling"), "error: No such file or directory");
+}
+
+TEST_F(CmdservTree, DotDotAfterASymlinkIsTheParentOfItsTarget) {
+  // As in a shell (and the kernel): with s -> a/b, s/.. is a, not the root.
+  mkdir("a");
+  mkdir("a/b");
+  touch("a/in-a");
+  touch("a/b/in-b");
+  symlink("a/b", "s");
+  symlink(root_ + "/a/b", "abs");
+  EXPECT_EQ(ls("s"), R"(["in-b"])");
+  EXPECT_EQ(ls("s/.."), R"(["b/", "in-a"])");
+  EXPECT_EQ(ls("s/../"), R"(["b/", "in-a"])");
+  EXPECT_EQ(ls("abs/.."), R"(["b/", "in-a"])");
+  EXPECT_EQ(ls("s/../b"), R"(["in-b"])");
+  EXPECT_EQ(ls("s/../.."), R"(["a/", "abs", "s"])");
+  EXPECT_EQ(handle_command("ls s/..", context()), R"(["b/", "in-a"])");
+}
+
+TEST_F(CmdservTree, DotDotChainsNeverEscape) {
+  mkdir("a");
+  mkdir("a/b");
+  symlink("a/b", "s");
+  symlink("../..", "a/b/top");       // the root, seen from a/b
+  symlink("../../..", "a/b/above");  // one above the root
+  symlink("s/../../..", "through");  // climbs out through a link
+  symlink(root_ + "/a/b/../../..", "abs-up");
+  EXPECT_EQ(ls("a/b/top"), R"(["a/", "abs-up", "s", "through"])");
+  for (const char* dir : {"s/../../..", "s/../../../outside", "s/../../../root", "a/b/top/..",
+                          "a/b/above", "a/b/above/root", "through", "abs-up", "s/../../s/../../..",
+                          "a/b/top/a/b/top/..", "./s/./.././../.."}) {
+    EXPECT_EQ(ls(dir), "error: outside root") << dir;
+  }
+}
+
+TEST_F(CmdservTree, SymlinkLoopsAndLongChainsAreClearErrors) {
+  mkdir("sub");
+  touch("sub/inner.txt");
+  symlink("pong", "ping");
+  symlink("ping", "pong");
+  symlink("deep/x", "deep");  // grows on every hop
+  symlink(root_ + "/abs-loop", "abs-loop");
+  const std::string eloop = "error: "s + std::strerror(ELOOP);
+  for (const char* dir : {"ping", "pong/", "deep", "abs-loop", "ping/sub"}) {
+    EXPECT_EQ(ls(dir), eloop) << dir;
+  }
+  // A chain of 40 links is followed (the kernel's own limit), 41 is a loop.
+  symlink("sub", "chain40");
+  for (int i = 39; i >= 1; --i) {
+    symlink("chain" + std::to_string(i + 1), "chain" + std::to_string(i));
+  }
+  EXPECT_EQ(ls("chain1"), R"(["inner.txt"])");
+  symlink("chain1", "chain0");
+  EXPECT_EQ(ls("chain0"), eloop);
+}
+
+// The race of issue 19: `abs` is an absolute link to <root>/d, which a
+// thread keeps swapping (renameat2 RENAME_EXCHANGE) with `x`, a link to a
+// directory outside. A resolver that checks a path and then opens it again
+// by name lists the outside directory now and then; one that never re-opens
+// by path sees either d or the link x, and refuses x.
+TEST_F(CmdservTree, SwappingLinksDuringLsNeverListsOutsideTheRoot) {
+  mkdir("d");
+  touch("d/inside.txt");
+  symlink(root_ + "/d", "abs");
+  symlink(base_ + "/outside", "x");  // outside/ holds secret.txt
+  const std::string outside = R"(["secret.txt"])";
+  const std::string inside = R"(["inside.txt"])";
+  const int root_fd = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(root_fd, 0);
+  if (::renameat2(root_fd, "d", root_fd, "x", RENAME_EXCHANGE) != 0) {
+    const int err = errno;
+    ::close(root_fd);
+    GTEST_SKIP() << "no RENAME_EXCHANGE here: " << std::strerror(err);
+  }
+  ASSERT_EQ(::renameat2(root_fd, "d", root_fd, "x", RENAME_EXCHANGE), 0);
+
+  std::atomic<bool> stop{false};
+  std::thread swapper([&] {
+    while (!stop.load(std::memory_order_relaxed)) {
+      ::renameat2(root_fd, "d", root_fd, "x", RENAME_EXCHANGE);
+    }
+  });
+  size_t tries = 0, listed_outside = 0, listed_inside = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (tries < 20000 && std::chrono::steady_clock::now() < deadline) {
+    const std::string reply = ls("abs");
+    ++tries;
+    if (reply == outside || reply.find("secret") != std::string::npos) ++listed_outside;
+    if (reply == inside) ++listed_inside;
+  }
+  stop = true;
+  swapper.join();
+  ::close(root_fd);
+  std::printf("[   RACE   ] %zu tries: %zu listed d, %zu listed outside\n", tries, listed_inside,
+              listed_outside);
+  EXPECT_EQ(listed_outside, 0u) << "of " << tries << " tries";
+  EXPECT_GT(listed_inside, 0u) << "the link was never followed: the test proves nothing";
 }
 
 TEST_F(CmdservTree, DotsInsideNamesAreOrdinaryNames) {
