@@ -33,11 +33,9 @@ std::string canonical_root(const std::string& root) {
 int run(const Options& o) {
   o.log.apply();
   const CommandContext ctx{canonical_root(o.root), [] { return ctime_now(); }, os_description(),
-                           o.max_reply};
+                           o.max_reply, std::make_shared<ListingCache>()};
   return net::run_request_server(o.server, [&ctx](std::string_view line, std::string& reply) {
-    std::optional<std::string> answer = handle_command(line, ctx);
-    if (answer) reply = std::move(*answer);
-    return answer.has_value();
+    return handle_command_into(line, ctx, reply);
   });
 }
 }  // namespace

@@ -12,6 +12,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <memory>
 
 #include "net/utf8.hpp"
@@ -108,32 +109,21 @@ struct Entry {
   std::string name;    // raw bytes, '/' added for a directory: the sort key
   std::string quoted;  // json_quote(name)
 };
-}  // namespace
 
-std::string list_directory(const std::string& root, std::string_view dir, size_t max_reply) {
-  max_reply = std::max(max_reply, kMinMaxReply);
-  const ConfinedDir target = open_confined_dir(root, dir);
-  if (!target.error.empty()) return "error: " + target.error;
-  struct CloseDir {
-    void operator()(DIR* d) const { closedir(d); }
-  };
-  std::unique_ptr<DIR, CloseDir> d(fdopendir(target.fd));
-  if (!d) {
-    const int err = errno;
-    ::close(target.fd);
-    return fmt::format("error: {}", std::strerror(err));
-  }
+// Reads the entries of `d` while their JSON fits max_reply, sorts them and
+// appends the array to `out`; true when the listing was cut.
+bool append_listing(DIR* d, size_t max_reply, std::string& out) {
   // "[" + the quoted names joined by ", " + "]", counted as they are read:
   // reading stops at the first name that would not fit, so the work is
   // bounded by max_reply, not by the size of the directory.
   std::vector<Entry> entries;
   size_t size = 2;
   bool cut = false;
-  while (const dirent* e = readdir(d.get())) {
+  while (const dirent* e = readdir(d)) {
     const std::string_view name = e->d_name;
     if (name == "." || name == "..") continue;
     Entry entry{std::string(name), {}};
-    if (is_directory(d.get(), *e)) entry.name += '/';
+    if (is_directory(d, *e)) entry.name += '/';
     entry.quoted = json_quote(entry.name);
     const size_t cost = entry.quoted.size() + (entries.empty() ? 0 : 2);
     if (size + cost > max_reply) {
@@ -153,18 +143,59 @@ std::string list_directory(const std::string& root, std::string_view dir, size_t
       entries.pop_back();
     }
   }
-  std::string out;
-  out.reserve(size + (cut ? 2 + marker.size() : 0));
+  out.reserve(out.size() + size + (cut ? 2 + marker.size() : 0));
   out += '[';
-  for (const Entry& entry : entries) {
-    if (out.size() > 1) out += ", ";
-    out += entry.quoted;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += entries[i].quoted;
   }
-  if (cut) {
-    if (out.size() > 1) out += ", ";
-    out += marker;
-  }
+  if (cut) out += entries.empty() ? marker : ", " + marker;
   out += ']';
+  return cut;
+}
+
+void append_error(int err, std::string& out) {
+  out += "error: ";
+  out += std::strerror(err);
+}
+}  // namespace
+
+void list_directory_into(const std::string& root, std::string_view dir, size_t max_reply,
+                         ListingCache* cache, std::string& out) {
+  max_reply = std::max(max_reply, kMinMaxReply);
+  const ConfinedDir target = open_confined_dir(root, dir);
+  if (!target.error.empty()) {
+    out += "error: " + target.error;
+    return;
+  }
+  struct CloseDir {
+    void operator()(DIR* d) const { closedir(d); }
+  };
+  std::unique_ptr<DIR, CloseDir> d(fdopendir(target.fd));
+  if (!d) {
+    const int err = errno;
+    ::close(target.fd);
+    append_error(err, out);
+    return;
+  }
+  struct stat st {};
+  const auto now = ListingCache::Clock::now();
+  const bool cacheable = cache != nullptr && fstat(target.fd, &st) == 0;
+  if (cacheable) {
+    if (const auto kept = cache->find(st, max_reply, now)) {
+      out += *kept;
+      return;
+    }
+  }
+  const size_t start = out.size();
+  if (append_listing(d.get(), max_reply, out) && cacheable) {
+    cache->put(st, max_reply, std::make_shared<const std::string>(out.substr(start)), now);
+  }
+}
+
+std::string list_directory(const std::string& root, std::string_view dir, size_t max_reply) {
+  std::string out;
+  list_directory_into(root, dir, max_reply, nullptr, out);
   return out;
 }
 
@@ -174,18 +205,30 @@ std::string os_description() {
   return fmt::format("posix {} {} {}", u.sysname, u.release, u.machine);
 }
 
-std::optional<std::string> handle_command(std::string_view line, const CommandContext& ctx) {
+bool handle_command_into(std::string_view line, const CommandContext& ctx, std::string& out) {
   const std::string_view cmd = trim(line);
-  if (cmd.empty()) return std::nullopt;
-  if (cmd == "date") return ctx.ctime_now();
-  if (cmd == "os") return ctx.os_line;
-  if (cmd == "help") return std::string(kCommandHelp);
-  if (cmd == "ls") return list_directory(ctx.root, "", ctx.max_reply);
-  if (cmd.size() > 3 && cmd.substr(0, 2) == "ls" &&
-      kWhitespace.find(cmd[2]) != std::string_view::npos) {
-    return list_directory(ctx.root, trim(cmd.substr(3)), ctx.max_reply);
+  if (cmd.empty()) return false;
+  if (cmd == "date") {
+    out += ctx.ctime_now();
+  } else if (cmd == "os") {
+    out += ctx.os_line;
+  } else if (cmd == "help") {
+    out += kCommandHelp;
+  } else if (cmd == "ls") {
+    list_directory_into(ctx.root, "", ctx.max_reply, ctx.listings.get(), out);
+  } else if (cmd.size() > 3 && cmd.substr(0, 2) == "ls" &&
+             kWhitespace.find(cmd[2]) != std::string_view::npos) {
+    list_directory_into(ctx.root, trim(cmd.substr(3)), ctx.max_reply, ctx.listings.get(), out);
+  } else {
+    fmt::format_to(std::back_inserter(out), "[{}] {}", ctx.ctime_now(), line);
   }
-  return fmt::format("[{}] {}", ctx.ctime_now(), line);
+  return true;
+}
+
+std::optional<std::string> handle_command(std::string_view line, const CommandContext& ctx) {
+  std::string out;
+  if (!handle_command_into(line, ctx, out)) return std::nullopt;
+  return out;
 }
 
 }  // namespace netlab::modes

@@ -3,12 +3,14 @@
 // tested without sockets. No command ever reaches a shell: the only argument
 // that is used at all (ls DIR) goes through open_confined_dir().
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "modes/cmdserv/confined_dir.hpp"
+#include "modes/cmdserv/listing_cache.hpp"
 
 namespace netlab::modes {
 
@@ -36,17 +38,25 @@ std::string json_string_array(const std::vector<std::string>& items);
 // element, kTruncatedMarker.
 std::string list_directory(const std::string& root, std::string_view dir,
                            size_t max_reply = kDefaultMaxReply);
+// The same, appended to `out`; a cut listing is taken from and kept in
+// `cache` when there is one.
+void list_directory_into(const std::string& root, std::string_view dir, size_t max_reply,
+                         ListingCache* cache, std::string& out);
 
 struct CommandContext {
   std::string root;                        // canonical --root
   std::function<std::string()> ctime_now;  // injectable for tests
   std::string os_line;                     // "posix <sysname> <release> <machine>"
   size_t max_reply = kDefaultMaxReply;     // for list_directory
+  std::shared_ptr<ListingCache> listings;  // cut listings shared by clients; may be null
 };
 
 // One request line in, one reply line out (without '\n'); nullopt for an
 // empty line, which gets no reply.
 std::optional<std::string> handle_command(std::string_view line, const CommandContext& ctx);
+// The same, appended to `out` (the server's reused reply buffer, so a big
+// listing is not built in fresh memory each time); false for no reply.
+bool handle_command_into(std::string_view line, const CommandContext& ctx, std::string& out);
 
 std::string os_description();  // from uname(2)
 inline constexpr std::string_view kCommandHelp =
