@@ -29,7 +29,7 @@ declare -gA _netlab_opts=(
     [uclnt]='-h --help -H --host -p --port --unix -m --message --timeout --retries
              -v --verbose -q --quiet --trace --trace-bytes'
     [cmdserv]='-h --help -H --host -p --port --unix --model --framing --max-line --one-shot
-               --max-clients --idle-timeout --allow --deny -v --verbose -q --quiet --trace --trace-bytes --root'
+               --max-clients --idle-timeout --allow --deny -v --verbose -q --quiet --trace --trace-bytes --root --max-reply'
     [chat-server]='-h --help -H --host -p --port --unix --mode --framing --history --max-queue
                    --max-clients --login-timeout --max-line --cluster --cluster-prefix --allow --deny -v --verbose -q --quiet --trace --trace-bytes'
     [chat-client]='-h --help -H --host -p --port --unix --mode -u --user -r --room --linger --timeout
@@ -59,7 +59,7 @@ declare -gA _netlab_args=(
     [--history]=none [--max-queue]=none [--login-timeout]=none [--linger]=none
     [--cluster]=none [--cluster-prefix]=none [--member-port]=none
     [-u]=none [--user]=none [-r]=none [--room]=none
-    [--max-line]=none [--max-clients]=none [--idle-timeout]=none
+    [--max-line]=none [--max-clients]=none [--idle-timeout]=none [--max-reply]=none
     [--allow]=none [--deny]=none
     [-m]=none [--message]=none
     [--timeout]=none [--retries]=none

@@ -124,6 +124,7 @@ complete -c netlab -n '__netlab_using tserv cmdserv chat-server' -l max-clients 
 complete -c netlab -n '__netlab_using tserv cmdserv' -l idle-timeout -x -d 'Close clients that make no progress for SECS (0 = never)'
 complete -c netlab -n '__netlab_using tserv cmdserv chat-server' -l max-line -x -d 'Longest accepted line in bytes'
 complete -c netlab -n '__netlab_using cmdserv' -l root -x -a '(__fish_complete_directories)' -d 'Directory that ls lists and never leaves'
+complete -c netlab -n '__netlab_using cmdserv' -l max-reply -x -d 'Longest ls reply in bytes (a longer listing is cut)'
 
 # Chat.
 complete -c netlab -n '__netlab_using chat-server chat-client' -l mode -x -a '(printf "%s\t%s\n" room "multi-user rooms (default)" duplex "1:1 with the server operator" half-duplex "1:1 in strict turns")' -d 'Chat mode'

@@ -8,8 +8,12 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -17,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include "modes/cmdserv/commands.hpp"
@@ -110,7 +115,8 @@ class CmdservTree : public ::testing::Test {
   std::string ls(std::string_view dir) const { return list_directory(root_, dir); }
 
   CommandContext context() const {
-    return {root_, [] { return std::string(kFakeCtime); }, "posix Test 1.0 x"};
+    return {root_, [] { return std::string(kFakeCtime); }, "posix Test 1.0 x", kDefaultMaxReply,
+            nullptr};
   }
 
   std::string base_;
@@ -184,7 +190,7 @@ TEST(CmdservCommand, DateRepliesWithTheInjectedCtime) {
                              ++calls;
                              return std::string(kFakeCtime);
                            },
-                           "posix X"};
+                           "posix X", kDefaultMaxReply, nullptr};
   EXPECT_EQ(handle_command("date", ctx), std::string(kFakeCtime));
   EXPECT_EQ(calls, 1);
 }
@@ -194,12 +200,14 @@ TEST(CmdservCommand, OsDescribesTheKernelFromUname) {
   ASSERT_EQ(::uname(&u), 0);
   const std::string want = "posix "s + u.sysname + " " + u.release + " " + u.machine;
   EXPECT_EQ(os_description(), want);
-  const CommandContext ctx{"/", [] { return std::string(kFakeCtime); }, os_description()};
+  const CommandContext ctx{"/", [] { return std::string(kFakeCtime); }, os_description(),
+                           kDefaultMaxReply, nullptr};
   EXPECT_EQ(handle_command("os", ctx), want);
 }
 
 TEST(CmdservCommand, HelpNamesEveryCommandOnOneLine) {
-  const CommandContext ctx{"/", [] { return std::string(kFakeCtime); }, "posix X"};
+  const CommandContext ctx{"/", [] { return std::string(kFakeCtime); }, "posix X", kDefaultMaxReply,
+                           nullptr};
   const auto help = handle_command("help", ctx);
   ASSERT_TRUE(help);
   EXPECT_EQ(*help, kCommandHelp);
@@ -209,7 +217,8 @@ TEST(CmdservCommand, HelpNamesEveryCommandOnOneLine) {
 }
 
 TEST(CmdservCommand, EmptyAndBlankLinesGetNoReply) {
-  const CommandContext ctx{"/", [] { return std::string(kFakeCtime); }, "posix X"};
+  const CommandContext ctx{"/", [] { return std::string(kFakeCtime); }, "posix X", kDefaultMaxReply,
+                           nullptr};
   for (const char* line : {"", " ", "\t", "\r", "   \t  ", " \t\v\f\r"}) {
     EXPECT_EQ(handle_command(line, ctx), std::nullopt)
         << ::testing::PrintToString(std::string(line));
@@ -217,7 +226,8 @@ TEST(CmdservCommand, EmptyAndBlankLinesGetNoReply) {
 }
 
 TEST(CmdservCommand, MatchesCommandsAfterTrimmingWhitespace) {
-  const CommandContext ctx{"/", [] { return std::string(kFakeCtime); }, "posix X"};
+  const CommandContext ctx{"/", [] { return std::string(kFakeCtime); }, "posix X", kDefaultMaxReply,
+                           nullptr};
   for (const char* line : {" date", "date ", "\tdate\t", "  date \r", "\vdate\f"}) {
     EXPECT_EQ(handle_command(line, ctx), std::string(kFakeCtime))
         << ::testing::PrintToString(std::string(line));
@@ -227,7 +237,8 @@ TEST(CmdservCommand, MatchesCommandsAfterTrimmingWhitespace) {
 }
 
 TEST(CmdservCommand, AnythingElseIsEchoedWithTheTimestamp) {
-  const CommandContext ctx{"/", [] { return std::string(kFakeCtime); }, "posix X"};
+  const CommandContext ctx{"/", [] { return std::string(kFakeCtime); }, "posix X", kDefaultMaxReply,
+                           nullptr};
   const std::string stamp = "["s + kFakeCtime + "] ";
   for (const char* text :
        {"hello", "hello world", "DATE", "Date", "dates", "date now", "os x", "help me", "lsx",
@@ -313,9 +324,12 @@ TEST_F(CmdservTree, DotDotThatStaysInsideIsAllowed) {
 TEST_F(CmdservTree, DotDotThatClimbsOutIsOutsideRoot) {
   mkdir("a");
   for (const char* dir : {"..", "../", "./..", "a/../..", "a/../../outside", "../outside",
-                          "../../../../../../../..", "a/b/../../.."}) {
+                          "../../../../../../../..", "a/./../.."}) {
     EXPECT_EQ(ls(dir), "error: outside root") << dir;
   }
+  // `..` is walked, not collapsed as text: a/b does not exist, and the
+  // kernel would say so before it ever got to climb.
+  EXPECT_EQ(ls("a/b/../../.."), "error: No such file or directory");
   const CommandContext ctx = context();
   EXPECT_EQ(handle_command("ls ..", ctx), "error: outside root");
   EXPECT_EQ(handle_command("ls\t../outside ", ctx), "error: outside root");
@@ -376,6 +390,210 @@ TEST_F(CmdservTree, SymlinkLoopsAndDanglingLinksAreErrors) {
   symlink("missing-target", "dangling");
   EXPECT_EQ(ls("loop"), "error: "s + std::strerror(ELOOP));
   EXPECT_EQ(ls("dangling"), "error: No such file or directory");
+}
+
+TEST_F(CmdservTree, DotDotAfterASymlinkIsTheParentOfItsTarget) {
+  // As in a shell (and the kernel): with s -> a/b, s/.. is a, not the root.
+  mkdir("a");
+  mkdir("a/b");
+  touch("a/in-a");
+  touch("a/b/in-b");
+  symlink("a/b", "s");
+  symlink(root_ + "/a/b", "abs");
+  EXPECT_EQ(ls("s"), R"(["in-b"])");
+  EXPECT_EQ(ls("s/.."), R"(["b/", "in-a"])");
+  EXPECT_EQ(ls("s/../"), R"(["b/", "in-a"])");
+  EXPECT_EQ(ls("abs/.."), R"(["b/", "in-a"])");
+  EXPECT_EQ(ls("s/../b"), R"(["in-b"])");
+  EXPECT_EQ(ls("s/../.."), R"(["a/", "abs", "s"])");
+  EXPECT_EQ(handle_command("ls s/..", context()), R"(["b/", "in-a"])");
+}
+
+TEST_F(CmdservTree, DotDotChainsNeverEscape) {
+  mkdir("a");
+  mkdir("a/b");
+  symlink("a/b", "s");
+  symlink("../..", "a/b/top");       // the root, seen from a/b
+  symlink("../../..", "a/b/above");  // one above the root
+  symlink("s/../../..", "through");  // climbs out through a link
+  symlink(root_ + "/a/b/../../..", "abs-up");
+  EXPECT_EQ(ls("a/b/top"), R"(["a/", "abs-up", "s", "through"])");
+  for (const char* dir : {"s/../../..", "s/../../../outside", "s/../../../root", "a/b/top/..",
+                          "a/b/above", "a/b/above/root", "through", "abs-up", "s/../../s/../../..",
+                          "a/b/top/a/b/top/..", "./s/./.././../.."}) {
+    EXPECT_EQ(ls(dir), "error: outside root") << dir;
+  }
+}
+
+TEST_F(CmdservTree, SymlinkLoopsAndLongChainsAreClearErrors) {
+  mkdir("sub");
+  touch("sub/inner.txt");
+  symlink("pong", "ping");
+  symlink("ping", "pong");
+  symlink("deep/x", "deep");  // grows on every hop
+  symlink(root_ + "/abs-loop", "abs-loop");
+  const std::string eloop = "error: "s + std::strerror(ELOOP);
+  for (const char* dir : {"ping", "pong/", "deep", "abs-loop", "ping/sub"}) {
+    EXPECT_EQ(ls(dir), eloop) << dir;
+  }
+  // A chain of 40 links is followed (the kernel's own limit), 41 is a loop.
+  symlink("sub", "chain40");
+  for (int i = 39; i >= 1; --i) {
+    symlink("chain" + std::to_string(i + 1), "chain" + std::to_string(i));
+  }
+  EXPECT_EQ(ls("chain1"), R"(["inner.txt"])");
+  symlink("chain1", "chain0");
+  EXPECT_EQ(ls("chain0"), eloop);
+}
+
+// The race of issue 19: `abs` is an absolute link to <root>/d, which a
+// thread keeps swapping (renameat2 RENAME_EXCHANGE) with `x`, a link to a
+// directory outside. A resolver that checks a path and then opens it again
+// by name lists the outside directory now and then; one that never re-opens
+// by path sees either d or the link x, and refuses x.
+TEST_F(CmdservTree, SwappingLinksDuringLsNeverListsOutsideTheRoot) {
+  mkdir("d");
+  touch("d/inside.txt");
+  symlink(root_ + "/d", "abs");
+  symlink(base_ + "/outside", "x");  // outside/ holds secret.txt
+  const std::string outside = R"(["secret.txt"])";
+  const std::string inside = R"(["inside.txt"])";
+  const int root_fd = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(root_fd, 0);
+  if (::renameat2(root_fd, "d", root_fd, "x", RENAME_EXCHANGE) != 0) {
+    const int err = errno;
+    ::close(root_fd);
+    GTEST_SKIP() << "no RENAME_EXCHANGE here: " << std::strerror(err);
+  }
+  ASSERT_EQ(::renameat2(root_fd, "d", root_fd, "x", RENAME_EXCHANGE), 0);
+
+  std::atomic<bool> stop{false};
+  std::thread swapper([&] {
+    while (!stop.load(std::memory_order_relaxed)) {
+      ::renameat2(root_fd, "d", root_fd, "x", RENAME_EXCHANGE);
+    }
+  });
+  size_t tries = 0, listed_outside = 0, listed_inside = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (tries < 20000 && std::chrono::steady_clock::now() < deadline) {
+    const std::string reply = ls("abs");
+    ++tries;
+    if (reply == outside || reply.find("secret") != std::string::npos) ++listed_outside;
+    if (reply == inside) ++listed_inside;
+  }
+  stop = true;
+  swapper.join();
+  ::close(root_fd);
+  std::printf("[   RACE   ] %zu tries: %zu listed d, %zu listed outside\n", tries, listed_inside,
+              listed_outside);
+  EXPECT_EQ(listed_outside, 0u) << "of " << tries << " tries";
+  EXPECT_GT(listed_inside, 0u) << "the link was never followed: the test proves nothing";
+}
+
+// ------------------------------------------------------------ the listing cap
+
+// The names of a listing, without the JSON quotes (plain names only).
+std::vector<std::string> elements(const std::string& json) {
+  std::vector<std::string> out;
+  if (json.size() < 2 || json == "[]") return out;
+  const std::string body = json.substr(1, json.size() - 2);
+  for (size_t pos = 0; pos < body.size();) {
+    const size_t end = std::min(body.find(", ", pos), body.size());
+    out.push_back(body.substr(pos + 1, end - pos - 2));
+    pos = end + 2;
+  }
+  return out;
+}
+
+TEST_F(CmdservTree, ListingOverTheCapIsCutSortedAndEndsWithOneMarker) {
+  mkdir("big");
+  for (int i = 0; i < 300; ++i) touch("big/entry-" + std::to_string(1000 + i));  // 14 bytes each
+  const std::string whole = ls("big");
+  ASSERT_EQ(elements(whole).size(), 300u);
+  for (const size_t cap : {size_t{64}, size_t{100}, size_t{1000}, whole.size() - 1}) {
+    const std::string cut = list_directory(root_, "big", cap);
+    EXPECT_LE(cut.size(), cap);
+    EXPECT_GT(cut.size() + 14 + 2, cap) << "cut long before the cap";
+    auto names = elements(cut);
+    ASSERT_FALSE(names.empty());
+    EXPECT_EQ(names.back(), kTruncatedMarker) << cut;
+    names.pop_back();
+    EXPECT_TRUE(std::is_sorted(names.begin(), names.end())) << cut;
+    for (const auto& n : names) {
+      EXPECT_EQ(n.rfind("entry-", 0), 0u) << n;
+      EXPECT_NE(n, kTruncatedMarker);
+    }
+  }
+  // Exactly at the size of the whole listing nothing is cut.
+  EXPECT_EQ(list_directory(root_, "big", whole.size()), whole);
+  // Below the smallest cap, the smallest cap.
+  EXPECT_EQ(list_directory(root_, "big", 0), list_directory(root_, "big", kMinMaxReply));
+  // The command goes by the context's cap.
+  CommandContext ctx = context();
+  ctx.max_reply = 200;
+  const auto reply = handle_command("ls big", ctx);
+  ASSERT_TRUE(reply);
+  EXPECT_LE(reply->size(), 200u);
+  EXPECT_EQ(elements(*reply).back(), kTruncatedMarker);
+}
+
+TEST_F(CmdservTree, NameLongerThanTheCapLeavesOnlyTheMarker) {
+  mkdir("long");
+  touch("long/" + std::string(200, 'x'));
+  EXPECT_EQ(list_directory(root_, "long", 64), R"(["/truncated"])");
+}
+
+TEST(CmdservListingCache, ReusesACutListingOnlyForTheSameUnchangedDirectory) {
+  ListingCache cache;
+  struct stat st {};
+  st.st_dev = 1;
+  st.st_ino = 2;
+  st.st_mtim = {100, 5};
+  st.st_ctim = {100, 6};
+  const auto t0 = ListingCache::Clock::now();
+  cache.put(st, 1000, std::make_shared<const std::string>("listing"), t0);
+  ASSERT_NE(cache.find(st, 1000, t0), nullptr);
+  EXPECT_EQ(*cache.find(st, 1000, t0 + std::chrono::milliseconds(500)), "listing");
+  EXPECT_EQ(cache.find(st, 1000, t0 + ListingCache::kMaxAge), nullptr) << "too old";
+  EXPECT_EQ(cache.find(st, 999, t0), nullptr) << "another cap";
+  struct stat changed = st;
+  changed.st_mtim.tv_nsec = 7;
+  EXPECT_EQ(cache.find(changed, 1000, t0), nullptr) << "mtime moved";
+  changed = st;
+  changed.st_ctim.tv_sec = 101;
+  EXPECT_EQ(cache.find(changed, 1000, t0), nullptr) << "ctime moved";
+  changed = st;
+  changed.st_ino = 3;
+  EXPECT_EQ(cache.find(changed, 1000, t0), nullptr) << "another directory";
+  // A newer listing of the directory replaces the old one.
+  cache.put(changed = st, 1000, std::make_shared<const std::string>("newer"), t0);
+  EXPECT_EQ(*cache.find(st, 1000, t0), "newer");
+  // At most kSlots directories: the oldest goes.
+  for (ino_t ino = 10; ino < 10 + ListingCache::kSlots; ++ino) {
+    struct stat other = st;
+    other.st_ino = ino;
+    cache.put(other, 1000, std::make_shared<const std::string>("other"), t0);
+  }
+  EXPECT_EQ(cache.find(st, 1000, t0), nullptr);
+}
+
+TEST_F(CmdservTree, CutListingsAreSharedThroughTheCacheAndWholeOnesAreNot) {
+  mkdir("big");
+  for (int i = 0; i < 100; ++i) touch("big/entry-" + std::to_string(1000 + i));
+  mkdir("small");
+  touch("small/one");
+  ListingCache cache;
+  std::string first, second, small;
+  list_directory_into(root_, "big", 200, &cache, first);
+  list_directory_into(root_, "big", 200, &cache, second);
+  EXPECT_EQ(first, second);
+  EXPECT_EQ(elements(first).back(), kTruncatedMarker);
+  list_directory_into(root_, "small", 200, &cache, small);
+  EXPECT_EQ(small, R"(["one"])");
+  touch("small/two");
+  small.clear();
+  list_directory_into(root_, "small", 200, &cache, small);
+  EXPECT_EQ(small, R"(["one", "two"])");
 }
 
 TEST_F(CmdservTree, DotsInsideNamesAreOrdinaryNames) {

@@ -1,4 +1,6 @@
 // netlab cmdserv: the command server of exercise 16-5 (date, os, ls, help).
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <climits>
@@ -18,6 +20,7 @@ namespace {
 struct Options {
   net::RequestServerOptions server;
   std::string root = ".";
+  size_t max_reply = kDefaultMaxReply;
   LogOptions log;
 };
 
@@ -29,11 +32,10 @@ std::string canonical_root(const std::string& root) {
 
 int run(const Options& o) {
   o.log.apply();
-  const CommandContext ctx{canonical_root(o.root), [] { return ctime_now(); }, os_description()};
+  const CommandContext ctx{canonical_root(o.root), [] { return ctime_now(); }, os_description(),
+                           o.max_reply, std::make_shared<ListingCache>()};
   return net::run_request_server(o.server, [&ctx](std::string_view line, std::string& reply) {
-    std::optional<std::string> answer = handle_command(line, ctx);
-    if (answer) reply = std::move(*answer);
-    return answer.has_value();
+    return handle_command_into(line, ctx, reply);
   });
 }
 }  // namespace
@@ -48,10 +50,19 @@ void register_cmdserv(CLI::App& app, Runner& runner) {
       ->check(CLI::ExistingDirectory)
       ->type_name("DIR")
       ->group("Command server");
+  sub->add_option("--max-reply", opts->max_reply,
+                  fmt::format("Longest ls reply in bytes; a longer listing is cut and ends with "
+                              "the element \"{}\"",
+                              kTruncatedMarker))
+      ->check(CLI::Range(kMinMaxReply, size_t{1} << 30))
+      ->type_name("BYTES")
+      ->capture_default_str()
+      ->group("Command server");
   sub->footer(examples({
       "netlab cmdserv --port 0 --root /srv/pub    # then: printf 'ls\\n' | netlab tclnt PORT",
       "netlab cmdserv --model thread -v",
       "netlab cmdserv --framing raw               # the tutorial's client sends no newline",
+      "netlab cmdserv --max-reply 65536           # cut listings at 64 KiB",
   }));
   sub->callback([opts, &runner] { runner = [opts] { return run(*opts); }; });
 }

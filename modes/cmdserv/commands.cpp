@@ -3,9 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -14,6 +12,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <memory>
 
 #include "net/utf8.hpp"
@@ -30,36 +29,6 @@ std::string_view trim(std::string_view s) {
   return s.substr(b, e - b + 1);
 }
 
-// Normalizes a relative path lexically ("a/./b/../c" -> "a/c"); nullopt when
-// ".." would climb above the start.
-std::optional<std::string> normalize_relative(std::string_view dir) {
-  std::vector<std::string_view> parts;
-  size_t pos = 0;
-  while (pos <= dir.size()) {
-    const size_t slash = std::min(dir.find('/', pos), dir.size());
-    const std::string_view part = dir.substr(pos, slash - pos);
-    pos = slash + 1;
-    if (part.empty() || part == ".") continue;
-    if (part == "..") {
-      if (parts.empty()) return std::nullopt;
-      parts.pop_back();
-    } else {
-      parts.push_back(part);
-    }
-  }
-  std::string out;
-  for (const auto& p : parts) {
-    if (!out.empty()) out += '/';
-    out += p;
-  }
-  return out;
-}
-
-bool is_inside(const std::string& root, const std::string& path) {
-  if (path == root) return true;
-  const std::string prefix = root == "/" ? root : root + "/";
-  return path.compare(0, prefix.size(), prefix) == 0;
-}
 }  // namespace
 
 std::string json_quote(std::string_view bytes) {
@@ -126,49 +95,79 @@ std::string json_string_array(const std::vector<std::string>& items) {
 }
 
 namespace {
-// openat2(RESOLVE_BENEATH), or -1 with errno (ENOSYS on kernels before 5.6).
-int open_beneath(int root_fd, const std::string& relative) {
-  open_how how{};
-  how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-  return static_cast<int>(syscall(SYS_openat2, root_fd, relative.c_str(), &how, sizeof(how)));
+// Whether a directory entry is itself a directory. Not following a symlink:
+// a link is listed as itself, never as what it points to (which may lie
+// outside the root). d_type says so without a system call on most file
+// systems; fstatat only where it is DT_UNKNOWN.
+bool is_directory(DIR* d, const dirent& e) {
+  if (e.d_type != DT_UNKNOWN) return e.d_type == DT_DIR;
+  struct stat st {};
+  return fstatat(dirfd(d), e.d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
+struct Entry {
+  std::string name;    // raw bytes, '/' added for a directory: the sort key
+  std::string quoted;  // json_quote(name)
+};
+
+// Reads the entries of `d` while their JSON fits max_reply, sorts them and
+// appends the array to `out`; true when the listing was cut.
+bool append_listing(DIR* d, size_t max_reply, std::string& out) {
+  // "[" + the quoted names joined by ", " + "]", counted as they are read:
+  // reading stops at the first name that would not fit, so the work is
+  // bounded by max_reply, not by the size of the directory.
+  std::vector<Entry> entries;
+  size_t size = 2;
+  bool cut = false;
+  while (const dirent* e = readdir(d)) {
+    const std::string_view name = e->d_name;
+    if (name == "." || name == "..") continue;
+    Entry entry{std::string(name), {}};
+    if (is_directory(d, *e)) entry.name += '/';
+    entry.quoted = json_quote(entry.name);
+    const size_t cost = entry.quoted.size() + (entries.empty() ? 0 : 2);
+    if (size + cost > max_reply) {
+      cut = true;
+      break;
+    }
+    size += cost;
+    entries.push_back(std::move(entry));
+  }
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return a.name < b.name; });
+  const std::string marker = json_quote(kTruncatedMarker);
+  if (cut) {
+    // Room for ", " and the marker: the last names in sorted order give way.
+    while (!entries.empty() && size + 2 + marker.size() > max_reply) {
+      size -= entries.back().quoted.size() + (entries.size() > 1 ? 2 : 0);
+      entries.pop_back();
+    }
+  }
+  out.reserve(out.size() + size + (cut ? 2 + marker.size() : 0));
+  out += '[';
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += entries[i].quoted;
+  }
+  if (cut) out += entries.empty() ? marker : ", " + marker;
+  out += ']';
+  return cut;
+}
+
+void append_error(int err, std::string& out) {
+  out += "error: ";
+  out += std::strerror(err);
 }
 }  // namespace
 
-ConfinedDir open_confined_dir(const std::string& root, std::string_view dir) {
-  if (dir.find('\0') != std::string_view::npos) return {-1, "invalid path"};
-  if (!dir.empty() && dir.front() == '/') return {-1, "outside root"};
-  // Lexical check first, so a path that climbs out is refused before we
-  // touch the file system (and never reveals what exists outside).
-  const auto relative = normalize_relative(dir);
-  if (!relative) return {-1, "outside root"};
-  const std::string rel = relative->empty() ? "." : *relative;
-  if (root.size() + rel.size() + 1 >= PATH_MAX) return {-1, std::strerror(ENAMETOOLONG)};
-
-  const int root_fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (root_fd < 0) return {-1, std::strerror(errno)};
-  const int fd = open_beneath(root_fd, rel);
-  const int beneath_errno = errno;
-  ::close(root_fd);
-  if (fd >= 0) return {fd, {}};
-  if (beneath_errno != EXDEV && beneath_errno != ENOSYS && beneath_errno != EPERM) {
-    return {-1, std::strerror(beneath_errno)};
-  }
-  // EXDEV: some step left the root, or was an absolute symlink that may
-  // still point inside; ENOSYS/EPERM: no openat2 here. realpath decides.
-  const std::string joined = rel == "." ? root : (root == "/" ? "/" : root + "/") + rel;
-  std::unique_ptr<char, decltype(&std::free)> real(realpath(joined.c_str(), nullptr), &std::free);
-  if (!real)
-    return {-1, beneath_errno == EXDEV ? std::string("outside root") : std::strerror(errno)};
-  if (!is_inside(root, real.get())) return {-1, "outside root"};
-  const int real_fd = ::open(real.get(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (real_fd < 0) return {-1, std::strerror(errno)};
-  return {real_fd, {}};
-}
-
-std::string list_directory(const std::string& root, std::string_view dir) {
+void list_directory_into(const std::string& root, std::string_view dir, size_t max_reply,
+                         ListingCache* cache, std::string& out) {
+  max_reply = std::max(max_reply, kMinMaxReply);
   const ConfinedDir target = open_confined_dir(root, dir);
-  if (!target.error.empty()) return "error: " + target.error;
+  if (!target.error.empty()) {
+    out += "error: " + target.error;
+    return;
+  }
   struct CloseDir {
     void operator()(DIR* d) const { closedir(d); }
   };
@@ -176,21 +175,28 @@ std::string list_directory(const std::string& root, std::string_view dir) {
   if (!d) {
     const int err = errno;
     ::close(target.fd);
-    return fmt::format("error: {}", std::strerror(err));
+    append_error(err, out);
+    return;
   }
-  std::vector<std::string> names;
-  while (const dirent* e = readdir(d.get())) {
-    const std::string_view name = e->d_name;
-    if (name == "." || name == "..") continue;
-    struct stat st {};
-    // No-follow: a symlink is listed as itself, never as what it points to
-    // (which may lie outside the root).
-    const bool is_dir =
-        fstatat(dirfd(d.get()), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
-    names.push_back(is_dir ? std::string(name) + "/" : std::string(name));
+  struct stat st {};
+  const auto now = ListingCache::Clock::now();
+  const bool cacheable = cache != nullptr && fstat(target.fd, &st) == 0;
+  if (cacheable) {
+    if (const auto kept = cache->find(st, max_reply, now)) {
+      out += *kept;
+      return;
+    }
   }
-  std::sort(names.begin(), names.end());
-  return json_string_array(names);
+  const size_t start = out.size();
+  if (append_listing(d.get(), max_reply, out) && cacheable) {
+    cache->put(st, max_reply, std::make_shared<const std::string>(out.substr(start)), now);
+  }
+}
+
+std::string list_directory(const std::string& root, std::string_view dir, size_t max_reply) {
+  std::string out;
+  list_directory_into(root, dir, max_reply, nullptr, out);
+  return out;
 }
 
 std::string os_description() {
@@ -199,18 +205,30 @@ std::string os_description() {
   return fmt::format("posix {} {} {}", u.sysname, u.release, u.machine);
 }
 
-std::optional<std::string> handle_command(std::string_view line, const CommandContext& ctx) {
+bool handle_command_into(std::string_view line, const CommandContext& ctx, std::string& out) {
   const std::string_view cmd = trim(line);
-  if (cmd.empty()) return std::nullopt;
-  if (cmd == "date") return ctx.ctime_now();
-  if (cmd == "os") return ctx.os_line;
-  if (cmd == "help") return std::string(kCommandHelp);
-  if (cmd == "ls") return list_directory(ctx.root, "");
-  if (cmd.size() > 3 && cmd.substr(0, 2) == "ls" &&
-      kWhitespace.find(cmd[2]) != std::string_view::npos) {
-    return list_directory(ctx.root, trim(cmd.substr(3)));
+  if (cmd.empty()) return false;
+  if (cmd == "date") {
+    out += ctx.ctime_now();
+  } else if (cmd == "os") {
+    out += ctx.os_line;
+  } else if (cmd == "help") {
+    out += kCommandHelp;
+  } else if (cmd == "ls") {
+    list_directory_into(ctx.root, "", ctx.max_reply, ctx.listings.get(), out);
+  } else if (cmd.size() > 3 && cmd.substr(0, 2) == "ls" &&
+             kWhitespace.find(cmd[2]) != std::string_view::npos) {
+    list_directory_into(ctx.root, trim(cmd.substr(3)), ctx.max_reply, ctx.listings.get(), out);
+  } else {
+    fmt::format_to(std::back_inserter(out), "[{}] {}", ctx.ctime_now(), line);
   }
-  return fmt::format("[{}] {}", ctx.ctime_now(), line);
+  return true;
+}
+
+std::optional<std::string> handle_command(std::string_view line, const CommandContext& ctx) {
+  std::string out;
+  if (!handle_command_into(line, ctx, out)) return std::nullopt;
+  return out;
 }
 
 }  // namespace netlab::modes

@@ -153,7 +153,9 @@ for i, p in enumerate(['', '.', 'sub', 'sub/deeper', './sub/./deeper/', '中文�
                        'link_abs_evil', 'link_slash', 'link_slash/etc', 'link_dangling',
                        'link_loop', 'link_file', 'link_in/../..', 'link_out/../root',
                        'quote"back\\slash', 'ls sub', 'ls\t../outside', 'ls', 'date', 'os',
-                       'help', 'hello 世界', '../root-evil', 'x' * 300 + '/..']):
+                       'help', 'hello 世界', '../root-evil', 'x' * 300 + '/..',
+                       'link_phys/..', 'link_phys/../..', 'link_phys/../../..', 'link_abs_root/sub',
+                       'link_abs_up', 'link_ping', 'link_chain/deeper/..', 'sub/deeper/link_top/link_phys/..']):
     put('cmdserv_fuzz', 'path_%02d' % i, p)
 put('cmdserv_fuzz', 'nul', b'sub\x00../outside')
 put('cmdserv_fuzz', 'invalid_utf8_name', b'\xff\xfe\x1b[31m')
