@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <random>
 #include <stdexcept>
 
@@ -138,6 +139,25 @@ std::string_view next_word(std::string_view& s) {
 
 }  // namespace
 
+ClusterTimings ClusterTimings::with_heartbeat(std::chrono::milliseconds heartbeat) {
+  ClusterTimings t;
+  t.heartbeat = heartbeat;
+  t.node_deadline = 5 * heartbeat;
+  t.key_ttl = 8 * heartbeat;
+  t.max_backoff = 2 * heartbeat;
+  t.link_timeout = 3 * heartbeat;
+  return t;
+}
+
+ClusterTimings ClusterTimings::from_environment() {
+  const char* ms = std::getenv("NETLAB_CLUSTER_HEARTBEAT_MS");
+  if (ms == nullptr) return {};
+  char* end = nullptr;
+  const long v = std::strtol(ms, &end, 10);
+  if (end == ms || *end != '\0' || v < 10 || v > 60000) return {};
+  return with_heartbeat(std::chrono::milliseconds(v));
+}
+
 void ClusterBus::check_reachable(const ClusterOptions& o) {
   const timeval timeout{2, 0};
   redisContext* c = redisConnectWithTimeout(o.url.host.c_str(), o.url.port, timeout);
@@ -164,13 +184,14 @@ ClusterBus::ClusterBus(net::EventLoop& loop, const RoomDirectory& rooms, BusDeli
       rooms_(rooms),
       delivery_(delivery),
       o_(std::move(options)),
+      t_(ClusterTimings::from_environment()),
       node_(make_node_id()),
       node_channel_(fmt::format("{}:node:{}", o_.prefix, node_)),
       room_prefix_(o_.prefix + ":room:"),
       cmd_(loop),
       sub_(loop) {
   sub_.set_on_push([this](net::RedisReply r) { on_push(r); });
-  loop_.run_every(kHeartbeat, [this] { tick(); });
+  loop_.run_every(t_.heartbeat, [this] { tick(); });
   net::Log::info("cluster {} as node {}", o_.url.to_string(), node_);
   connect();
 }
@@ -271,7 +292,7 @@ void ClusterBus::link_lost(const std::string& reason) {
     net::Log::debug("cannot reach cluster {}: {}", o_.url.to_string(), reason);
   }
   loop_.run_after(backoff_, [this] { connect(); });
-  backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+  backoff_ = std::min(backoff_ * 2, t_.max_backoff);
 }
 
 void ClusterBus::register_members() {
@@ -279,7 +300,7 @@ void ClusterBus::register_members() {
     for (MemberId id : rooms_.members(room)) {
       const std::string m = member(room, rooms_.find(id)->name);
       cmd_.command(
-          {"EVAL", kClaimScript, "0", o_.prefix, node_, std::to_string(kKeyTtl.count()), m},
+          {"EVAL", kClaimScript, "0", o_.prefix, node_, std::to_string(t_.key_ttl.count()), m},
           [m](net::RedisReply r) {
             if (r.ok() && r.integer() == 0) {
               net::Log::error("cluster: {} is now also taken on another node", m);
@@ -289,15 +310,15 @@ void ClusterBus::register_members() {
   }
 }
 
-// Runs every kHeartbeat: the heartbeat itself, and the watchdog of a link
+// Runs every heartbeat: the heartbeat itself, and the watchdog of a link
 // that stopped answering (a stalled Redis, a vanished host) or a connect
 // that hangs, which no socket error would ever report.
 void ClusterBus::tick() {
   const auto now = net::EventLoop::Clock::now();
-  if (state_ == State::kConnecting && now - connect_started_ > kLinkTimeout) {
+  if (state_ == State::kConnecting && now - connect_started_ > t_.link_timeout) {
     link_lost("timed out connecting");
-  } else if (up() && now - last_answer_ > kLinkTimeout) {
-    link_lost(fmt::format("no answer for {} ms", kLinkTimeout.count()));
+  } else if (up() && now - last_answer_ > t_.link_timeout) {
+    link_lost(fmt::format("no answer for {} ms", t_.link_timeout.count()));
   } else if (up()) {
     register_node();
   }
@@ -305,8 +326,8 @@ void ClusterBus::tick() {
 
 void ClusterBus::register_node() {
   cmd_.command(
-      {"EVAL", kHeartbeatScript, "0", o_.prefix, node_, std::to_string(kNodeDeadline.count()),
-       std::to_string(kKeyTtl.count())},
+      {"EVAL", kHeartbeatScript, "0", o_.prefix, node_, std::to_string(t_.node_deadline.count()),
+       std::to_string(t_.key_ttl.count())},
       [this](net::RedisReply r) {
         if (!r.missing()) last_answer_ = net::EventLoop::Clock::now();
         if (!r.ok()) {
@@ -424,7 +445,7 @@ void ClusterBus::claim(const std::string& room, const std::string& name,
   when_subscribed(room, [this, room, name, done = std::move(done)] {
     auto it = channels_.find(room);
     if (it != channels_.end()) ++it->second.claiming;
-    cmd_.command({"EVAL", kClaimScript, "0", o_.prefix, node_, std::to_string(kKeyTtl.count()),
+    cmd_.command({"EVAL", kClaimScript, "0", o_.prefix, node_, std::to_string(t_.key_ttl.count()),
                   member(room, name)},
                  [this, room, done](net::RedisReply r) {
                    auto it = channels_.find(room);
@@ -476,7 +497,7 @@ void ClusterBus::settle_outage() {
   offline_left_.clear();
   offline_joined_.clear();
   if (notices.empty()) return;
-  loop_.run_after(kHeartbeat, [this, notices = std::move(notices)] {
+  loop_.run_after(t_.heartbeat, [this, notices = std::move(notices)] {
     if (!up()) return;  // lost again: the members were told
     for (const auto& [room, line] : notices) {
       cmd_.command({"PUBLISH", room_channel(room), fmt::format("{} N {}", node_, line)});

@@ -38,16 +38,28 @@ struct ClusterOptions {
   std::string prefix = "netlab";
 };
 
-class ClusterBus final : public ChatBus {
- public:
+// The cluster's clock. Every period and deadline is a multiple of the
+// heartbeat, so they keep their proportions when a test shortens it.
+struct ClusterTimings {
   // How often a node says it lives, how long until others reap it, and how
   // long its keys outlive a silent node (so the reaper still finds them).
-  static constexpr std::chrono::milliseconds kHeartbeat{1000};
-  static constexpr std::chrono::milliseconds kNodeDeadline{5000};
-  static constexpr std::chrono::milliseconds kKeyTtl{8000};
-  static constexpr std::chrono::milliseconds kMaxBackoff{2000};
+  std::chrono::milliseconds heartbeat{1000};
+  std::chrono::milliseconds node_deadline{5000};
+  std::chrono::milliseconds key_ttl{8000};
+  std::chrono::milliseconds max_backoff{2000};
   // A connect, or the heartbeat's answer, that takes longer: the link is lost.
-  static constexpr std::chrono::milliseconds kLinkTimeout{3000};
+  std::chrono::milliseconds link_timeout{3000};
+
+  static ClusterTimings with_heartbeat(std::chrono::milliseconds heartbeat);
+  // The defaults above, or with_heartbeat(NETLAB_CLUSTER_HEARTBEAT_MS): a
+  // hidden knob for the tests only, so that an outage longer than the reap
+  // deadline takes a second or two instead of ten. Not documented for users:
+  // every node of a cluster must use the same value.
+  static ClusterTimings from_environment();
+};
+
+class ClusterBus final : public ChatBus {
+ public:
   // Commands queued toward a Redis that does not take them: past this the
   // link counts as lost (members are told) rather than growing without bound.
   static constexpr size_t kMaxBacklog = 32 * 1024 * 1024;
@@ -107,6 +119,7 @@ class ClusterBus final : public ChatBus {
   const RoomDirectory& rooms_;
   BusDelivery& delivery_;
   ClusterOptions o_;
+  ClusterTimings t_;
   std::string node_;
   std::string node_channel_;
   std::string room_prefix_;
