@@ -71,20 +71,23 @@ redis.call('ZREM', ARGV[1] .. ':node:' .. ARGV[2] .. ':members', ARGV[3])
 return 1
 )lua";
 
-// ARGV: prefix, node, key ttl ms, then every member ("ROOM NAME") this node
-// has now, in join order. After an outage: what the node holds in Redis
-// becomes exactly its members (a name given back while the link was down,
-// or whose release's answer was lost, is freed; the others are held again,
-// Redis may have lost them in a restart). Returns the members whose names
-// another node holds now: they were let in here while this node could not
-// claim them, and Redis gave them to someone else meanwhile.
+// ARGV: prefix, node, key ttl ms, N, then the N members ("ROOM NAME") this
+// node has now, in join order, then the members who left while the link was
+// down and whose leaving is not announced yet. After an outage: what the node
+// holds in Redis becomes exactly its members (a name given back while the
+// link was down, or whose release's answer was lost, is freed; the others are
+// held again, Redis may have lost them in a restart), except that a name
+// whose leaving is still to be announced stays held until it is (kLeftScript):
+// nobody can join as it and be announced first. Returns the members whose
+// names another node holds now: they were let in here while this node could
+// not claim them, and Redis gave them to someone else meanwhile.
 constexpr std::string_view kRejoinScript = R"lua(
-local p, node, ttl = ARGV[1], ARGV[2], ARGV[3]
+local p, node, ttl, n = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local mine = p .. ':node:' .. node .. ':members'
-local here = {}
-for i = 4, #ARGV do here[ARGV[i]] = true end
+local keep = {}
+for i = 5, #ARGV do keep[ARGV[i]] = true end
 for _, m in ipairs(redis.call('ZRANGE', mine, 0, -1)) do
-  if not here[m] then
+  if not keep[m] then
     local key = p .. ':name:' .. m
     if redis.call('GET', key) == node then redis.call('DEL', key) end
     redis.call('ZREM', mine, m)
@@ -93,7 +96,7 @@ end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local lost = {}
-for i = 4, #ARGV do
+for i = 5, 4 + n do
   local m = ARGV[i]
   local key = p .. ':name:' .. m
   local owner = redis.call('GET', key)
@@ -111,9 +114,21 @@ return lost
 // ARGV: prefix, node, "ROOM NAME", channel, payload. A join owed since an
 // outage, published only while the name is still this node's (Redis may
 // have given it to another node's member, who was announced instead).
-constexpr std::string_view kAnnounceJoinScript = R"lua(
+constexpr std::string_view kJoinedScript = R"lua(
 if redis.call('GET', ARGV[1] .. ':name:' .. ARGV[3]) ~= ARGV[2] then return 0 end
 redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 1
+)lua";
+
+// ARGV: prefix, node, "ROOM NAME", channel, payload, "1" unless the member
+// is back. A leave owed since an outage: announced, then the name given back
+// (in that order, atomically), unless the member is back and claimed it again.
+constexpr std::string_view kLeftScript = R"lua(
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+if ARGV[6] ~= '1' then return 1 end
+local key = ARGV[1] .. ':name:' .. ARGV[3]
+if redis.call('GET', key) == ARGV[2] then redis.call('DEL', key) end
+redis.call('ZREM', ARGV[1] .. ':node:' .. ARGV[2] .. ':members', ARGV[3])
 return 1
 )lua";
 
@@ -378,10 +393,11 @@ void ClusterBus::rejoin() {
   for (const auto& [room, count] : rooms_.rooms()) {
     for (MemberId id : rooms_.members(room)) members.push_back(member(room, rooms_.find(id)->name));
   }
-  std::vector<std::string_view> args = {"EVAL", kRejoinScript, "0", o_.prefix, node_};
   const std::string ttl = std::to_string(t_.key_ttl.count());
-  args.push_back(ttl);
+  const std::string n = std::to_string(members.size());
+  std::vector<std::string_view> args = {"EVAL", kRejoinScript, "0", o_.prefix, node_, ttl, n};
   args.insert(args.end(), members.begin(), members.end());
+  args.insert(args.end(), unannounced_left_.begin(), unannounced_left_.end());
   cmd_.command(args, [this](net::RedisReply r) {
     if (!r.missing() && !r.ok()) net::Log::error("cluster rejoin: {}", r.str());
     for (size_t i = 0; i < r.size(); ++i) {
@@ -570,36 +586,31 @@ void ClusterBus::left_unannounced(const std::string& m) {
 
 // Publishes the joins and leaves owed since an outage, in one room (or in
 // every room: an empty `room_or_all`). Called only once the rejoin script has
-// been sent, so Redis runs these after it (a join only while the name is
-// still this node's).
+// been sent, so Redis runs these after it. Every member owed a join is here
+// (one who left since was owed nothing, or had its join announced before its
+// leave, by the publish of the leave); one owed a leave may be back (its
+// join's publish comes after this, and the name it claimed again is kept).
 void ClusterBus::announce_owed(std::string_view room_or_all) {
-  auto announce = [&](std::set<std::string>& owed, bool joined) {
+  auto announce = [&](std::set<std::string>& owed, std::string_view script, bool joined) {
     auto it = owed.begin();
     auto end = owed.end();
-    const std::string prefix = room_or_all.empty() ? "" : member(room_or_all, "");
-    if (!prefix.empty()) {
+    if (!room_or_all.empty()) {
+      const std::string prefix = member(room_or_all, "");
       it = owed.lower_bound(prefix);
       end = it;
       while (end != owed.end() && end->compare(0, prefix.size(), prefix) == 0) ++end;
     }
     while (it != end) {
-      const auto [room_view, name] = split_member(*it);
-      const std::string room(room_view);
-      // Still as owed: a member who came back is registered, not re-announced.
-      if (rooms_.find_in_room(room, name).has_value() == joined) {
-        if (joined) {
-          cmd_.command({"EVAL", kAnnounceJoinScript, "0", o_.prefix, node_, *it, room_channel(room),
-                        fmt::format("{} N {}", node_, joined_notice(name, room))});
-        } else {
-          cmd_.command({"PUBLISH", room_channel(room),
-                        fmt::format("{} N {}", node_, left_notice(name, room))});
-        }
-      }
+      const auto [room, name] = split_member(*it);
+      const std::string line = joined ? joined_notice(name, room) : left_notice(name, room);
+      const bool gone = !rooms_.find_in_room(std::string(room), name).has_value();
+      cmd_.command({"EVAL", script, "0", o_.prefix, node_, *it, room_channel(room),
+                    fmt::format("{} N {}", node_, line), gone ? "1" : "0"});
       it = owed.erase(it);
     }
   };
-  announce(unannounced_left_, false);
-  announce(unannounced_joined_, true);
+  announce(unannounced_left_, kLeftScript, false);
+  announce(unannounced_joined_, kJoinedScript, true);
 }
 
 void ClusterBus::publish(const std::string& room, std::string_view line, MemberId except, Kind kind,
