@@ -17,7 +17,8 @@ namespace netlab::modes::chat {
 namespace {
 // ARGV: prefix, node, deadline ms, key ttl ms. Moves this node's deadline on,
 // keeps its keys alive, and reaps every node past its deadline. Returns 1 when
-// this node itself had been reaped (it was cut off for too long).
+// this node itself had been reaped (it was cut off for too long), until the
+// rejoin script has run: a rejoin whose answer is lost does not lose that.
 constexpr std::string_view kHeartbeatScript = R"lua(
 local p, node, deadline, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local t = redis.call('TIME')
@@ -46,7 +47,7 @@ for _, dead in ipairs(reaping and redis.call('ZRANGEBYSCORE', p .. ':nodes', '-i
   redis.call('DEL', theirs)
   redis.call('SET', p .. ':reaped:' .. dead, '1', 'EX', 3600)
 end
-return redis.call('DEL', p .. ':reaped:' .. node)
+return redis.call('EXISTS', p .. ':reaped:' .. node)
 )lua";
 
 // ARGV: prefix, node, key ttl ms, "ROOM NAME". 1: the name is this node's.
@@ -84,6 +85,7 @@ return 1
 constexpr std::string_view kRejoinScript = R"lua(
 local p, node, ttl, n = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local mine = p .. ':node:' .. node .. ':members'
+redis.call('DEL', p .. ':reaped:' .. node)
 local keep = {}
 for i = 5, #ARGV do keep[ARGV[i]] = true end
 for _, m in ipairs(redis.call('ZRANGE', mine, 0, -1)) do

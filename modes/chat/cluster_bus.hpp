@@ -12,7 +12,7 @@
 //   P:node:NODE:members    zset "ROOM NAME" -> join time (us), expires with NODE
 //   P:name:ROOM NAME       string NODE: the name is taken (SET NX PX), expires
 //                          with NODE
-//   P:reaped:NODE          set while NODE was declared dead (1 h)
+//   P:reaped:NODE          set when NODE is declared dead, until it rejoins (1 h at most)
 //
 // Every operation that touches several keys is one Lua script, so it is
 // atomic: a dead node is reaped (its names freed, its members announced as
