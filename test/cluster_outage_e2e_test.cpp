@@ -145,6 +145,39 @@ TEST(ChatClusterOutage, AMemberLetInWhenItsClaimsReplyWasLostIsAnnouncedJoinedAn
   EXPECT_TRUE(quiet(bob));
 }
 
+// A short outage (no reap): the other nodes are told the net change only.
+TEST(ChatClusterOutage, WhoLeftAndCameBackOrCameAndLeftDuringAnOutageIsNotAnnounced) {
+  CutCluster c;
+  ASSERT_TRUE(c.ready()) << c.redis.error();
+  Client alice, bob, carol, dave;
+  ASSERT_TRUE(alice_and_bob(alice, c.n1, bob, c.n2));
+  ASSERT_EQ(log_in(dave, c.n1, "dave lobby"), "success\n");
+  EXPECT_EQ(bob.read_lines(1), "* dave joined lobby\n");
+
+  c.proxy.cut();
+  EXPECT_EQ(dave.read_lines(1), "* cluster link lost\n");
+  ASSERT_TRUE(alice.send("quit\n"));
+  EXPECT_EQ(read_until_line_with(alice, "quit"),
+            "* dave joined lobby\n* cluster link lost\nquit\n");
+  ASSERT_EQ(log_in(alice, c.n1, "alice lobby"), "success\n");
+  ASSERT_EQ(log_in(carol, c.n1, "carol lobby"), "success\n");
+  ASSERT_TRUE(carol.send("quit\n"));
+  EXPECT_TRUE(read_until_line_with(carol, "quit").ends_with("quit\n"));
+  c.proxy.restore();
+
+  EXPECT_NE(read_until_line_with(dave, "* cluster link restored", kRecoveryBound).find("restored"),
+            std::string::npos);
+  const std::string heard = lines_until_marker(dave, "dave", bob);
+  EXPECT_EQ(heard.find("alice"), std::string::npos) << heard;
+  EXPECT_EQ(heard.find("carol"), std::string::npos) << heard;
+  EXPECT_EQ(heard.find("dave left"), std::string::npos) << heard;
+  EXPECT_TRUE(quiet(bob));
+  // carol's name is free, alice's is held.
+  Client copy;
+  EXPECT_EQ(log_in(copy, c.n2, "alice lobby"), "reuse\n");
+  EXPECT_EQ(log_in(copy, c.n2, "carol lobby"), "success\n");
+}
+
 // The rule for a name taken on two nodes during a partition: Redis decides.
 // The member whose claim Redis holds keeps the name; the one let in on the
 // node that was cut off is told and disconnected when its node rejoins, and
