@@ -20,17 +20,19 @@
 //
 // Outages. While the link is down, members come and go on this node alone;
 // the bus keeps the net change the other nodes have not been told of
-// (unannounced_joined_ / unannounced_left_). A reconnect first sends a
+// (unannounced_joined_ / unannounced_left_; a member let in when its claim's
+// answer was lost counts as let in while down). A reconnect first sends a
 // heartbeat, whose answer says whether the others declared this node dead
 // meanwhile (and so announced every member it had registered as left). Only
 // then is the node up: one rejoin script registers exactly the members it
-// has now (and drops what it holds for anyone gone), and the notices owed
-// are worked out from that one answer: after a reap, every member is owed
-// a join and no leave is; otherwise, the net change. Owed notices go out a
-// heartbeat later (nodes cut off by the same outage listen again by then),
-// or before anything else said in their room, whichever is first: so each
-// join and leave is announced once, and in order. A name Redis gave to a
-// member of another node meanwhile stays theirs (see name_taken_elsewhere).
+// has now (and frees what it holds for anyone gone, once announced), and
+// the notices owed are worked out from that one answer: after a reap, every
+// member is owed a join and no leave is; otherwise, the net change. Owed
+// notices go out a heartbeat later (nodes cut off by the same outage listen
+// again by then), or before anything else said in their room, whichever is
+// first: so each join and leave is announced once, and in order. A name
+// Redis gave to a member of another node meanwhile stays theirs (see
+// name_taken_elsewhere).
 //
 // Borrows the loop, the server's directory and its delivery; owns the two
 // Redis connections (commands, and subscriptions, which hiredis cannot mix).
