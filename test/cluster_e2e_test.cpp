@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "support/cluster_node.hpp"
 #include "support/process.hpp"
 #include "support/redis_server.hpp"
 #include "support/stamp.hpp"
@@ -17,63 +18,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::string_view kHelp =
-    "* commands: /who, /rooms, /join ROOM, /msg USER TEXT (to your room), /help, quit\n";
 // The README's promise for a node that dies: its members are announced as
 // left within this time (deadline 5 s + one 1 s heartbeat, with room to spare).
 constexpr Millis kNodeLossBound{10000};
 // Long enough for a reconnect with backoff after Redis comes back.
 constexpr Millis kRecoveryBound{8000};
-
-// One chat-server node of the cluster, on an ephemeral loopback port.
-struct Node {
-  Node(const RedisServer& redis, std::vector<std::string> options = {})
-      : proc(args(redis, std::move(options))) {
-    if (auto p = proc.wait_for_port()) port = *p;
-  }
-  static std::vector<std::string> args(const RedisServer& redis, std::vector<std::string> options) {
-    std::vector<std::string> a = {"chat-server", "--port", "0", "--cluster", redis.url()};
-    a.insert(a.end(), options.begin(), options.end());
-    return a;
-  }
-  Process proc;
-  uint16_t port = 0;
-};
-
-// Connects to the node and logs in; the first reply line ("success\n", "reuse\n", ...).
-std::string log_in(Client& c, const Node& node, const std::string& login_line, int rcvbuf = 0) {
-  c = Client::tcp("127.0.0.1", node.port, rcvbuf);
-  if (!c.valid() || !c.send(login_line + "\n")) return "connect/send failed";
-  return c.read_lines(1);
-}
-
-// Nothing else is queued for this member: a /help sent now is answered by
-// the very next line.
-::testing::AssertionResult quiet(Client& c) {
-  if (!c.send("/help\n")) return ::testing::AssertionFailure() << "send failed";
-  const std::string next = c.read_lines(1);
-  if (next != kHelp)
-    return ::testing::AssertionFailure() << "unexpected line " << ::testing::PrintToString(next);
-  return ::testing::AssertionSuccess();
-}
-
-// alice logs in on n1 and bob on n2, both in the lobby, and alice hears
-// bob arrive: the start of most tests here.
-::testing::AssertionResult alice_and_bob(Client& alice, const Node& n1, Client& bob,
-                                         const Node& n2) {
-  if (std::string r = log_in(alice, n1, "alice lobby"); r != "success\n") {
-    return ::testing::AssertionFailure() << "alice's login got " << ::testing::PrintToString(r);
-  }
-  if (std::string r = log_in(bob, n2, "bob lobby"); r != "success\n") {
-    return ::testing::AssertionFailure() << "bob's login got " << ::testing::PrintToString(r);
-  }
-  if (std::string r = alice.read_lines(1); r != "* bob joined lobby\n") {
-    return ::testing::AssertionFailure() << "alice heard " << ::testing::PrintToString(r);
-  }
-  return ::testing::AssertionSuccess();
-}
-
-#define REQUIRE_REDIS(redis) ASSERT_TRUE((redis).running()) << (redis).error()
 
 TEST(ChatCluster, MembersOnThreeNodesSeeEachOthersMessagesAndJoinsByteForByte) {
   RedisServer redis;
@@ -181,7 +130,7 @@ TEST(ChatCluster, PrivateMessageReachesAUserOnAnotherNode) {
   // Replies keep the order of the requests, even when one waits on Redis.
   ASSERT_TRUE(alice.send("/msg nobody x\n/help\n"));
   EXPECT_EQ(alice.read_lines(2),
-            std::string("error: no user nobody in lobby\n") + std::string(kHelp));
+            std::string("error: no user nobody in lobby\n") + std::string(kChatHelp));
   EXPECT_TRUE(quiet(bob));
 }
 

@@ -29,6 +29,11 @@ class BusDelivery {
                                std::string_view line) = 0;
   // A notice for every local member (cluster link lost / restored).
   virtual void notify_all(std::string_view line) = 0;
+  // After a partition Redis gave `name` in `room` to a member of another
+  // node, while the local member of that name was let in on this node alone
+  // (its claim could not reach Redis): the local one must go. Only this
+  // node's members ever saw it join, so only they hear it leave.
+  virtual void name_taken_elsewhere(const std::string& room, std::string_view name) = 0;
   // A message from another node has been delivered: the moment to drop
   // members it pushed past --max-queue (never in the middle of a delivery).
   virtual void end_of_remote_delivery() = 0;

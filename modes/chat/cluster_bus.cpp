@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <random>
 #include <stdexcept>
 
@@ -16,7 +17,8 @@ namespace netlab::modes::chat {
 namespace {
 // ARGV: prefix, node, deadline ms, key ttl ms. Moves this node's deadline on,
 // keeps its keys alive, and reaps every node past its deadline. Returns 1 when
-// this node itself had been reaped (it was cut off for too long).
+// this node itself had been reaped (it was cut off for too long), until the
+// rejoin script has run: a rejoin whose answer is lost does not lose that.
 constexpr std::string_view kHeartbeatScript = R"lua(
 local p, node, deadline, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local t = redis.call('TIME')
@@ -45,7 +47,7 @@ for _, dead in ipairs(reaping and redis.call('ZRANGEBYSCORE', p .. ':nodes', '-i
   redis.call('DEL', theirs)
   redis.call('SET', p .. ':reaped:' .. dead, '1', 'EX', 3600)
 end
-return redis.call('DEL', p .. ':reaped:' .. node)
+return redis.call('EXISTS', p .. ':reaped:' .. node)
 )lua";
 
 // ARGV: prefix, node, key ttl ms, "ROOM NAME". 1: the name is this node's.
@@ -64,6 +66,68 @@ return 1
 
 // ARGV: prefix, node, "ROOM NAME".
 constexpr std::string_view kReleaseScript = R"lua(
+local key = ARGV[1] .. ':name:' .. ARGV[3]
+if redis.call('GET', key) == ARGV[2] then redis.call('DEL', key) end
+redis.call('ZREM', ARGV[1] .. ':node:' .. ARGV[2] .. ':members', ARGV[3])
+return 1
+)lua";
+
+// ARGV: prefix, node, key ttl ms, N, then the N members ("ROOM NAME") this
+// node has now, in join order, then the members who left while the link was
+// down and whose leaving is not announced yet. After an outage: what the node
+// holds in Redis becomes exactly its members (a name given back while the
+// link was down, or whose release's answer was lost, is freed; the others are
+// held again, Redis may have lost them in a restart), except that a name
+// whose leaving is still to be announced stays held until it is (kLeftScript):
+// nobody can join as it and be announced first. Returns the members whose
+// names another node holds now: they were let in here while this node could
+// not claim them, and Redis gave them to someone else meanwhile.
+constexpr std::string_view kRejoinScript = R"lua(
+local p, node, ttl, n = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local mine = p .. ':node:' .. node .. ':members'
+redis.call('DEL', p .. ':reaped:' .. node)
+local keep = {}
+for i = 5, #ARGV do keep[ARGV[i]] = true end
+for _, m in ipairs(redis.call('ZRANGE', mine, 0, -1)) do
+  if not keep[m] then
+    local key = p .. ':name:' .. m
+    if redis.call('GET', key) == node then redis.call('DEL', key) end
+    redis.call('ZREM', mine, m)
+  end
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local lost = {}
+for i = 5, 4 + n do
+  local m = ARGV[i]
+  local key = p .. ':name:' .. m
+  local owner = redis.call('GET', key)
+  if owner and owner ~= node then
+    table.insert(lost, m)
+  else
+    redis.call('SET', key, node, 'PX', ttl)
+    redis.call('ZADD', mine, 'NX', string.format('%d', now + i), m)
+  end
+end
+redis.call('PEXPIRE', mine, ttl)
+return lost
+)lua";
+
+// ARGV: prefix, node, "ROOM NAME", channel, payload. A join owed since an
+// outage, published only while the name is still this node's (Redis may
+// have given it to another node's member, who was announced instead).
+constexpr std::string_view kJoinedScript = R"lua(
+if redis.call('GET', ARGV[1] .. ':name:' .. ARGV[3]) ~= ARGV[2] then return 0 end
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 1
+)lua";
+
+// ARGV: prefix, node, "ROOM NAME", channel, payload, "1" unless the member
+// is back. A leave owed since an outage: announced, then the name given back
+// (in that order, atomically), unless the member is back and claimed it again.
+constexpr std::string_view kLeftScript = R"lua(
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+if ARGV[6] ~= '1' then return 1 end
 local key = ARGV[1] .. ':name:' .. ARGV[3]
 if redis.call('GET', key) == ARGV[2] then redis.call('DEL', key) end
 redis.call('ZREM', ARGV[1] .. ':node:' .. ARGV[2] .. ':members', ARGV[3])
@@ -138,6 +202,25 @@ std::string_view next_word(std::string_view& s) {
 
 }  // namespace
 
+ClusterTimings ClusterTimings::with_heartbeat(std::chrono::milliseconds heartbeat) {
+  ClusterTimings t;
+  t.heartbeat = heartbeat;
+  t.node_deadline = 5 * heartbeat;
+  t.key_ttl = 8 * heartbeat;
+  t.max_backoff = 2 * heartbeat;
+  t.link_timeout = 3 * heartbeat;
+  return t;
+}
+
+ClusterTimings ClusterTimings::from_environment() {
+  const char* ms = std::getenv("NETLAB_CLUSTER_HEARTBEAT_MS");
+  if (ms == nullptr) return {};
+  char* end = nullptr;
+  const long v = std::strtol(ms, &end, 10);
+  if (end == ms || *end != '\0' || v < 10 || v > 60000) return {};
+  return with_heartbeat(std::chrono::milliseconds(v));
+}
+
 void ClusterBus::check_reachable(const ClusterOptions& o) {
   const timeval timeout{2, 0};
   redisContext* c = redisConnectWithTimeout(o.url.host.c_str(), o.url.port, timeout);
@@ -164,13 +247,14 @@ ClusterBus::ClusterBus(net::EventLoop& loop, const RoomDirectory& rooms, BusDeli
       rooms_(rooms),
       delivery_(delivery),
       o_(std::move(options)),
+      t_(ClusterTimings::from_environment()),
       node_(make_node_id()),
       node_channel_(fmt::format("{}:node:{}", o_.prefix, node_)),
       room_prefix_(o_.prefix + ":room:"),
       cmd_(loop),
       sub_(loop) {
   sub_.set_on_push([this](net::RedisReply r) { on_push(r); });
-  loop_.run_every(kHeartbeat, [this] { tick(); });
+  loop_.run_every(t_.heartbeat, [this] { tick(); });
   net::Log::info("cluster {} as node {}", o_.url.to_string(), node_);
   connect();
 }
@@ -188,7 +272,7 @@ void ClusterBus::connect() {
   auto answered = [this](net::RedisConnection& c) {
     return [this, &c] {
       c.command({"PING"}, [this](net::RedisReply r) {
-        if (r.ok() && state_ == State::kConnecting && ++connected_ == 2) connection_up();
+        if (r.ok() && state_ == State::kConnecting && ++connected_ == 2) handshake();
       });
     };
   };
@@ -214,16 +298,38 @@ void ClusterBus::first_attempt_over() {
   if (auto fn = std::move(ready_)) fn();
 }
 
-void ClusterBus::connection_up() {
+// Both connections answer. Still connecting (members come and go on this
+// node alone) until the heartbeat says whether the other nodes declared this
+// one dead meanwhile: how the outage is settled depends on it.
+void ClusterBus::handshake() {
+  if (o_.url.db != 0) cmd_.command({"SELECT", std::to_string(o_.url.db)});
+  cmd_.command({"EVAL", kHeartbeatScript, "0", o_.prefix, node_,
+                std::to_string(t_.node_deadline.count()), std::to_string(t_.key_ttl.count())},
+               [this](net::RedisReply r) {
+                 if (r.missing() || state_ != State::kConnecting) return;
+                 if (!r.ok()) net::Log::error("cluster heartbeat: {}", r.str());
+                 connection_up(r.ok() && r.integer() == 1);
+               });
+}
+
+void ClusterBus::connection_up(bool reaped) {
   state_ = State::kUp;
   backoff_ = std::chrono::milliseconds(100);
-  if (o_.url.db != 0) cmd_.command({"SELECT", std::to_string(o_.url.db)});
   last_answer_ = net::EventLoop::Clock::now();
-  register_node();
-  // Everything this node held before the link went down (or Redis lost it
-  // in a restart) is registered again, in join order.
-  register_members();
-  settle_outage();
+  if (reaped || reaped_) {
+    // The other nodes were told that every member this node had registered
+    // left (and those that left meanwhile were among them): every member it
+    // has now is owed a join, and no leave is owed.
+    net::Log::error("cluster: this node had been declared dead; rejoining its members");
+    reaped_ = false;
+    unannounced_left_.clear();
+    for (const auto& [room, count] : rooms_.rooms()) {
+      for (MemberId id : rooms_.members(room)) {
+        unannounced_joined_.insert(member(room, rooms_.find(id)->name));
+      }
+    }
+  }
+  rejoin();
   for (const auto& [room, count] : rooms_.rooms()) {
     channels_[room] = RoomChannel{RoomChannel::State::kSubscribing, 0, {}};
     sub_.subscribe(room_channel(room));
@@ -235,6 +341,14 @@ void ClusterBus::connection_up() {
   cmd_.command({"PING"}, [this](net::RedisReply r) {
     if (r.ok()) restored_one();
   });
+  // The notices owed a heartbeat later: nodes cut off by the same outage
+  // (a Redis restart) are then most likely subscribed again to hear them.
+  const uint64_t restore = ++restores_;
+  if (!unannounced_joined_.empty() || !unannounced_left_.empty()) {
+    loop_.run_after(t_.heartbeat, [this, restore] {
+      if (restore == restores_ && up()) announce_owed({});
+    });
+  }
   first_attempt_over();
 }
 
@@ -250,7 +364,7 @@ void ClusterBus::restored_one() {
 
 void ClusterBus::link_lost(const std::string& reason) {
   if (state_ == State::kDown) return;
-  const bool was_up = up();
+  const bool was_up = state_ == State::kUp;
   state_ = State::kDown;
   restoring_ = 0;
   cmd_.disconnect();
@@ -271,61 +385,66 @@ void ClusterBus::link_lost(const std::string& reason) {
     net::Log::debug("cannot reach cluster {}: {}", o_.url.to_string(), reason);
   }
   loop_.run_after(backoff_, [this] { connect(); });
-  backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+  backoff_ = std::min(backoff_ * 2, t_.max_backoff);
 }
 
-void ClusterBus::register_members() {
+// Registers exactly the members this node has now (see kRejoinScript). A
+// member whose name another node holds was let in here alone; it goes.
+void ClusterBus::rejoin() {
+  std::vector<std::string> members;
   for (const auto& [room, count] : rooms_.rooms()) {
-    for (MemberId id : rooms_.members(room)) {
-      const std::string m = member(room, rooms_.find(id)->name);
-      cmd_.command(
-          {"EVAL", kClaimScript, "0", o_.prefix, node_, std::to_string(kKeyTtl.count()), m},
-          [m](net::RedisReply r) {
-            if (r.ok() && r.integer() == 0) {
-              net::Log::error("cluster: {} is now also taken on another node", m);
-            }
-          });
-    }
+    for (MemberId id : rooms_.members(room)) members.push_back(member(room, rooms_.find(id)->name));
   }
+  const std::string ttl = std::to_string(t_.key_ttl.count());
+  const std::string n = std::to_string(members.size());
+  std::vector<std::string_view> args = {"EVAL", kRejoinScript, "0", o_.prefix, node_, ttl, n};
+  args.insert(args.end(), members.begin(), members.end());
+  args.insert(args.end(), unannounced_left_.begin(), unannounced_left_.end());
+  cmd_.command(args, [this](net::RedisReply r) {
+    if (!r.missing() && !r.ok()) net::Log::error("cluster rejoin: {}", r.str());
+    for (size_t i = 0; i < r.size(); ++i) {
+      const std::string m(r[i].str());
+      const auto [room, name] = split_member(m);
+      net::Log::error("cluster: {} was taken on another node while the link was down", m);
+      // Never announced to the other nodes (or announced as left by the
+      // reap): nothing is owed to them.
+      unannounced_joined_.erase(m);
+      delivery_.name_taken_elsewhere(std::string(room), name);
+    }
+  });
 }
 
-// Runs every kHeartbeat: the heartbeat itself, and the watchdog of a link
+// Runs every heartbeat: the heartbeat itself, and the watchdog of a link
 // that stopped answering (a stalled Redis, a vanished host) or a connect
 // that hangs, which no socket error would ever report.
 void ClusterBus::tick() {
   const auto now = net::EventLoop::Clock::now();
-  if (state_ == State::kConnecting && now - connect_started_ > kLinkTimeout) {
+  if (state_ == State::kConnecting && now - connect_started_ > t_.link_timeout) {
     link_lost("timed out connecting");
-  } else if (up() && now - last_answer_ > kLinkTimeout) {
-    link_lost(fmt::format("no answer for {} ms", kLinkTimeout.count()));
+  } else if (state_ == State::kUp && now - last_answer_ > t_.link_timeout) {
+    link_lost(fmt::format("no answer for {} ms", t_.link_timeout.count()));
   } else if (up()) {
     register_node();
   }
 }
 
 void ClusterBus::register_node() {
-  cmd_.command(
-      {"EVAL", kHeartbeatScript, "0", o_.prefix, node_, std::to_string(kNodeDeadline.count()),
-       std::to_string(kKeyTtl.count())},
-      [this](net::RedisReply r) {
-        if (!r.missing()) last_answer_ = net::EventLoop::Clock::now();
-        if (!r.ok()) {
-          if (!r.missing()) net::Log::error("cluster heartbeat: {}", r.str());
-          return;
-        }
-        if (r.integer() != 1) return;
-        // The other nodes declared this one dead and told the rooms
-        // its members left: they are back.
-        net::Log::error("cluster: this node had been declared dead; rejoining its members");
-        register_members();
-        for (const auto& [room, count] : rooms_.rooms()) {
-          for (MemberId id : rooms_.members(room)) {
-            cmd_.command(
-                {"PUBLISH", room_channel(room),
-                 fmt::format("{} N {}", node_, joined_notice(rooms_.find(id)->name, room))});
-          }
-        }
-      });
+  cmd_.command({"EVAL", kHeartbeatScript, "0", o_.prefix, node_,
+                std::to_string(t_.node_deadline.count()), std::to_string(t_.key_ttl.count())},
+               [this](net::RedisReply r) {
+                 if (!r.missing()) last_answer_ = net::EventLoop::Clock::now();
+                 if (!r.ok()) {
+                   if (!r.missing()) net::Log::error("cluster heartbeat: {}", r.str());
+                   return;
+                 }
+                 if (r.integer() != 1 || state_ != State::kUp) return;
+                 // Declared dead without the link ever failing (this node, or
+                 // Redis, stalled past the deadline): the other nodes were
+                 // told its members left. Settled like any outage that long,
+                 // through a reconnect.
+                 reaped_ = true;
+                 link_lost("this node had been declared dead");
+               });
 }
 
 // ---- subscriptions ---------------------------------------------------------------
@@ -417,21 +536,24 @@ void ClusterBus::claim(const std::string& room, const std::string& name,
   if (!up()) {
     // This node alone for now; registered, and announced to the other
     // nodes, when the link is back.
-    offline_joined_.insert(member(room, name));
+    joined_unannounced(member(room, name));
     done(true);
     return;
   }
   when_subscribed(room, [this, room, name, done = std::move(done)] {
     auto it = channels_.find(room);
     if (it != channels_.end()) ++it->second.claiming;
-    cmd_.command({"EVAL", kClaimScript, "0", o_.prefix, node_, std::to_string(kKeyTtl.count()),
+    cmd_.command({"EVAL", kClaimScript, "0", o_.prefix, node_, std::to_string(t_.key_ttl.count()),
                   member(room, name)},
-                 [this, room, done](net::RedisReply r) {
+                 [this, room, name, done](net::RedisReply r) {
                    auto it = channels_.find(room);
                    if (it != channels_.end()) --it->second.claiming;
                    if (!r.missing() && !r.ok()) net::Log::error("cluster claim: {}", r.str());
-                   // No answer (the link went down): this node alone decides.
+                   // No answer (the link went down): this node alone decides,
+                   // as if the claim had come after the link was lost (Redis
+                   // may hold the name or not; the rejoin settles it).
                    // An error (Redis out of memory, read-only...) claims nothing.
+                   if (r.missing()) joined_unannounced(member(room, name));
                    done(r.missing() || (r.ok() && r.integer() == 1));
                    maybe_unsubscribe(room);
                  });
@@ -447,46 +569,57 @@ void ClusterBus::release(const std::string& room, const std::string& name,
                  std::move(then));
   } else {
     // Redis may still hold the name (an outage it survived): given back,
-    // and the leaving announced, when the link is back, unless it was
-    // taken here during the outage too.
-    const std::string m = member(room, name);
-    if (offline_joined_.erase(m) == 0) offline_left_.insert(m);
+    // and the leaving announced, when the link is back.
+    left_unannounced(member(room, name));
     if (done) done();
   }
   maybe_unsubscribe(room);
 }
 
-// The link is back: what changed meanwhile reaches Redis and the other nodes.
-// The notices go out a heartbeat later: the other nodes, cut off by the
-// same outage, are then most likely subscribed again to hear them.
-void ClusterBus::settle_outage() {
-  std::vector<std::pair<std::string, std::string>> notices;  // room, line
-  for (const std::string& m : offline_left_) {
-    const auto [room, name] = split_member(m);
-    const std::string r(room);
-    if (rooms_.find_in_room(r, name)) continue;  // back again: registered as a member
-    cmd_.command({"EVAL", kReleaseScript, "0", o_.prefix, node_, m});
-    notices.emplace_back(r, left_notice(name, r));
-  }
-  for (const std::string& m : offline_joined_) {
-    const auto [room, name] = split_member(m);
-    const std::string r(room);
-    if (rooms_.find_in_room(r, name)) notices.emplace_back(r, joined_notice(name, r));
-  }
-  offline_left_.clear();
-  offline_joined_.clear();
-  if (notices.empty()) return;
-  loop_.run_after(kHeartbeat, [this, notices = std::move(notices)] {
-    if (!up()) return;  // lost again: the members were told
-    for (const auto& [room, line] : notices) {
-      cmd_.command({"PUBLISH", room_channel(room), fmt::format("{} N {}", node_, line)});
+// The net change of an outage: a member who joins and leaves (or leaves and
+// comes back) while the other nodes cannot be told is owed nothing.
+void ClusterBus::joined_unannounced(const std::string& m) {
+  if (unannounced_left_.erase(m) == 0) unannounced_joined_.insert(m);
+}
+
+void ClusterBus::left_unannounced(const std::string& m) {
+  if (unannounced_joined_.erase(m) == 0) unannounced_left_.insert(m);
+}
+
+// Publishes the joins and leaves owed since an outage, in one room (or in
+// every room: an empty `room_or_all`). Called only once the rejoin script has
+// been sent, so Redis runs these after it. Every member owed a join is here
+// (one who left since was owed nothing, or had its join announced before its
+// leave, by the publish of the leave); one owed a leave may be back (its
+// join's publish comes after this, and the name it claimed again is kept).
+void ClusterBus::announce_owed(std::string_view room_or_all) {
+  auto announce = [&](std::set<std::string>& owed, std::string_view script, bool joined) {
+    auto it = owed.begin();
+    auto end = owed.end();
+    if (!room_or_all.empty()) {
+      const std::string prefix = member(room_or_all, "");
+      it = owed.lower_bound(prefix);
+      end = it;
+      while (end != owed.end() && end->compare(0, prefix.size(), prefix) == 0) ++end;
     }
-  });
+    while (it != end) {
+      const auto [room, name] = split_member(*it);
+      const std::string line = joined ? joined_notice(name, room) : left_notice(name, room);
+      const bool gone = !rooms_.find_in_room(std::string(room), name).has_value();
+      cmd_.command({"EVAL", script, "0", o_.prefix, node_, *it, room_channel(room),
+                    fmt::format("{} N {}", node_, line), gone ? "1" : "0"});
+      it = owed.erase(it);
+    }
+  };
+  announce(unannounced_left_, kLeftScript, false);
+  announce(unannounced_joined_, kJoinedScript, true);
 }
 
 void ClusterBus::publish(const std::string& room, std::string_view line, MemberId except, Kind kind,
                          std::function<void()> done) {
   delivery_.deliver(room, line, except, kind == Kind::kMessage);
+  // What the outage owes this room comes before anything new said in it.
+  if (up() && (!unannounced_joined_.empty() || !unannounced_left_.empty())) announce_owed(room);
   if (!up() || cmd_.backlog() > kMaxBacklog) {
     // Not from inside the server's delivery: after this iteration.
     if (up()) {

@@ -402,6 +402,20 @@ class RoomServer final : private BusDelivery {
     }
   }
 
+  void name_taken_elsewhere(const std::string& room, std::string_view name) override {
+    const auto id = rooms_.find_in_room(room, name);
+    if (!id) return;
+    send_to(*id,
+            wire(fmt::format(
+                "error: name {} in {} was taken on another node while the cluster link was down",
+                name, room)));
+    rooms_.leave(*id);  // the name is not this node's to give back
+    deliver(room, left_notice(name, room), *id, false);
+    Client& c = clients_.at(*id);
+    c.logged_in = false;  // nothing more for it, not even "link restored"
+    c.conn->close_after_flush();
+  }
+
   void end_of_remote_delivery() override { drop_slow_members(); }
 
   // ---- output --------------------------------------------------------------
