@@ -18,7 +18,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The README's promise for a node that dies: its members are announced as
+// The promise in docs/cluster.md for a node that dies: its members are announced as
 // left within this time (deadline 5 s + one 1 s heartbeat, with room to spare).
 constexpr Millis kNodeLossBound{10000};
 // Long enough for a reconnect with backoff after Redis comes back.

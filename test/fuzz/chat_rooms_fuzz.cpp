@@ -6,7 +6,7 @@
 // where is kept alongside, and after every step:
 //   - every member is in exactly one room, once; a name is taken at most
 //     once per room (the same name in two rooms is allowed: names are
-//     unique per room, see README "Chat");
+//     unique per room, see docs/chat.md);
 //   - find(), members(), rooms() and member_count() agree with the model
 //     and with each other; find_in_room() finds exactly the model's member;
 //   - history never holds more than the history limit or kMaxHistoryBytes;
