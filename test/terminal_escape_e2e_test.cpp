@@ -26,8 +26,8 @@ using namespace std::chrono_literals;
 ::testing::AssertionResult has_no_terminal_controls(std::string_view text) {
   for (const std::string_view bad : {"\x1b", "\x07", "\xc2\x9b"}) {
     if (text.find(bad) != std::string_view::npos) {
-      return ::testing::AssertionFailure() << "raw control bytes in: " << ::testing::PrintToString(
-                                                                            std::string(text));
+      return ::testing::AssertionFailure()
+             << "raw control bytes in: " << ::testing::PrintToString(std::string(text));
     }
   }
   return ::testing::AssertionSuccess();
@@ -43,8 +43,9 @@ TEST(TerminalEscape, ChatClientShowsAHostileLoginRefusalEscaped) {
   Client conn = server.accept();
   ASSERT_TRUE(conn.valid());
   EXPECT_EQ(conn.read_lines(1), "alice lobby\n");
-  ASSERT_TRUE(conn.send("error: \x1b]0;PWNED\x07\x1b[2J\xc2\x9b"
-                        "31m\n"));
+  ASSERT_TRUE(
+      conn.send("error: \x1b]0;PWNED\x07\x1b[2J\xc2\x9b"
+                "31m\n"));
   EXPECT_EQ(client.wait_exit(), 1) << client.err();
   EXPECT_TRUE(has_no_terminal_controls(client.err()));
   EXPECT_NE(client.err().find("login refused: error: ^[]0;PWNED^G^[[2J\\u009b31m"),
