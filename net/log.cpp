@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "net/terminal_text.hpp"
+
 namespace netlab::net {
 
 namespace {
@@ -22,7 +24,10 @@ void Log::set_verbosity(Verbosity v) {
 }
 
 void Log::write(std::string_view line) {
-  std::string out = fmt::format("{}: {}\n", program_name(), line);
+  // Lines carry what peers sent (their errors, their addresses): shown as
+  // text, never as terminal controls, whether stderr is a terminal now or a
+  // log file someone cats later.
+  std::string out = fmt::format("{}: {}\n", program_name(), escape_for_terminal(line));
   std::fputs(out.c_str(), stderr);
 }
 

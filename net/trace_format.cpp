@@ -11,6 +11,7 @@
 
 // The one UTF-8 decoder (cmdserv's JSON, chat names and the chat terminal use
 // it too), so "is this text?" gets the same answer everywhere.
+#include "net/terminal_text.hpp"
 #include "net/utf8.hpp"
 
 namespace netlab::net {
@@ -77,14 +78,6 @@ void append_hex_byte(std::string& out, unsigned char c) {
   out += fmt::format("\\x{:02x}", c);
 }
 
-// Code points that would change how a terminal shows what follows.
-bool steers_terminal(uint32_t cp) {
-  return (cp >= 0x80 && cp <= 0x9F) ||      // C1 controls (CSI, NEL, ...)
-         cp == 0x200E || cp == 0x200F ||    // LRM, RLM
-         (cp >= 0x202A && cp <= 0x202E) ||  // bidi embeddings and overrides
-         (cp >= 0x2066 && cp <= 0x2069) ||  // bidi isolates
-         cp == 0x2028 || cp == 0x2029;      // line and paragraph separators
-}
 }  // namespace
 
 std::string family_name(int family) {
@@ -368,7 +361,10 @@ std::string format_trace_line(const LinePrefix& prefix, const CallText& call, bo
   std::string out = fmt::format("{:9.3f} ms ", prefix.ms);
   if (prefix.id_kind == LinePrefix::Id::kThread) out += fmt::format("[tid {}] ", prefix.id);
   if (prefix.id_kind == LinePrefix::Id::kProcess) out += fmt::format("[pid {}] ", prefix.id);
-  if (!colour) return out + call.text + "\n";
+  // Payloads are quoted already, but addresses are not: an abstract Unix
+  // socket name is whatever bytes the peer chose.
+  const std::string text = escape_for_terminal(call.text);
+  if (!colour) return out + text + "\n";
   const char* start = "";
   if (call.error) {
     start = "\033[31m";  // red
@@ -388,7 +384,7 @@ std::string format_trace_line(const LinePrefix& prefix, const CallText& call, bo
         break;
     }
   }
-  return out + start + call.text + "\033[0m\n";
+  return out + start + text + "\033[0m\n";
 }
 
 }  // namespace netlab::net

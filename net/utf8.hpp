@@ -1,6 +1,6 @@
 #pragma once
 // UTF-8 decoding shared by every place that must tell text from bytes
-// (cmdserv's JSON, chat names, the chat terminal's escaping).
+// (cmdserv's JSON, chat names, net/terminal_text's escaping).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

@@ -11,11 +11,13 @@
 
 #include "modes/chat/terminal.hpp"
 #include "net/event_loop.hpp"
+#include "net/terminal_text.hpp"
 
 namespace netlab::modes::chat {
 namespace {
 
 using namespace std::string_literals;
+using net::escape_for_terminal;
 
 // True when `s` could reach a terminal without any byte that drives it: no
 // C0 control but tab, no DEL, no C1 control (as a UTF-8 code point or a bare

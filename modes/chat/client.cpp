@@ -24,6 +24,8 @@ namespace netlab::modes {
 
 namespace {
 using chat::ChatMode;
+// At exit, how long stdout may take nothing before the rest is given up.
+constexpr auto kOutputGrace = std::chrono::seconds(10);
 
 struct Options {
   net::Endpoint endpoint;
@@ -41,7 +43,12 @@ class ChatClient {
       : o_(o),
         terminal_(
             loop_, prompt(), [this](std::string line) { on_user_line(std::move(line)); },
-            [this] { on_user_eof(); }) {}
+            [this] { on_user_eof(); }) {
+    // The screen caught up: read the server again.
+    terminal_.set_on_output_drained([this] {
+      if (conn_ && conn_->is_open()) conn_->resume_input();
+    });
+  }
 
   int run() {
     // First: a SIGTERM while still connecting must still end in a clean exit.
@@ -74,6 +81,7 @@ class ChatClient {
     }
     loop_.run();
     terminal_.stop();
+    terminal_.finish_output(kOutputGrace);
     if (!error_.empty()) throw std::runtime_error(error_);
     return exit_code_;
   }
@@ -88,6 +96,10 @@ class ChatClient {
     }
     if (line == chat::kQuit) return;  // the server's goodbye to our quit
     terminal_.print(line);
+    // A screen that does not keep up: leave the rest in the socket, so the
+    // server sees a slow reader (and applies its --max-queue) instead of
+    // this process buffering without bound.
+    if (terminal_.output_backed_up()) conn_->pause_input();
     if (o_.mode == ChatMode::kHalfDuplex) {
       my_turn_ = true;
       send_held_line();

@@ -8,6 +8,17 @@
 // Each side holds what its user types out of turn and sends it when the turn
 // comes back. A client that sends out of turn anyway (nc) gets
 // "error: not your turn" and its line is dropped.
+//
+// --framing raw (the tutorial's clients, which send no newline): each chunk
+// the client sends is a message, shown at once; what the operator types goes
+// out as it is, without a newline added.
+//
+// The operator's screen never blocks the server: while stdout is not taking
+// output, the client's messages are left unread (TCP pushes back on the
+// client) and the operator's lines still go out; see TerminalOutput.
+//
+// A client that is leaving (quit, or shutdown) keeps its connection until
+// its last bytes are written, even when the next client connects meanwhile.
 #include "net/cidr.hpp"
 #include "net/endpoint.hpp"
 #include "net/line_codec.hpp"
@@ -17,6 +28,7 @@ namespace netlab::modes::chat {
 struct PairServerOptions {
   net::Endpoint endpoint;
   bool half_duplex = false;
+  net::Framing framing = net::Framing::kLine;
   size_t max_line = net::kDefaultMaxLine;
   net::AccessList access;
 };

@@ -53,6 +53,7 @@ int run(const Options& o) {
   chat::PairServerOptions pair;
   pair.endpoint = o.room.endpoint;
   pair.half_duplex = o.mode == chat::ChatMode::kHalfDuplex;
+  pair.framing = o.room.framing;
   pair.max_line = o.room.max_line;
   pair.access = o.room.access;
   return chat::run_pair_server(pair);

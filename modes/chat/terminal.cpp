@@ -1,6 +1,5 @@
 #include "modes/chat/terminal.hpp"
 
-#include <fmt/format.h>
 #include <readline/history.h>
 #include <readline/readline.h>
 #include <sys/epoll.h>
@@ -12,7 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "net/utf8.hpp"
+#include "net/terminal_text.hpp"
 
 namespace netlab::modes::chat {
 
@@ -24,40 +23,6 @@ constexpr size_t kReadChunk = 16 * 1024;
 
 }  // namespace
 
-std::string escape_for_terminal(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size();) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) {
-      if (c == '\t' || (c >= 0x20 && c < 0x7f)) {
-        out += static_cast<char>(c);
-      } else {
-        out += '^';
-        out += static_cast<char>(c == 0x7f ? '?' : c + 0x40);
-      }
-      ++i;
-      continue;
-    }
-    uint32_t cp = 0;
-    const size_t len = net::utf8_decode(text, i, cp);
-    if (len == 0) {
-      out += fmt::format("\\x{:02x}", c);
-      ++i;
-    } else if ((cp >= 0x80 && cp <= 0x9f) || (cp >= 0x2028 && cp <= 0x202e) ||
-               (cp >= 0x2066 && cp <= 0x2069)) {
-      // C1 controls (CSI 0x9b and friends), line/paragraph separators and
-      // bidi overrides, which would reorder the rest of the line.
-      out += fmt::format("\\u{:04x}", cp);
-      i += len;
-    } else {
-      out.append(text.substr(i, len));
-      i += len;
-    }
-  }
-  return out;
-}
-
 ChatTerminal::ChatTerminal(net::EventLoop& loop, std::string prompt, LineHandler on_line,
                            std::function<void()> on_eof)
     : loop_(loop),
@@ -65,7 +30,8 @@ ChatTerminal::ChatTerminal(net::EventLoop& loop, std::string prompt, LineHandler
       on_line_(std::move(on_line)),
       on_eof_(std::move(on_eof)),
       interactive_(isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)),
-      escape_output_(isatty(STDOUT_FILENO)) {
+      escape_output_(isatty(STDOUT_FILENO)),
+      out_(loop) {
   struct stat st {};
   input_can_end_ = fstat(STDIN_FILENO, &st) == 0 &&
                    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || isatty(STDIN_FILENO));
@@ -132,6 +98,12 @@ void ChatTerminal::read_pipe() {
   const ssize_t n = ::read(STDIN_FILENO, pending_.prepare(kReadChunk), kReadChunk);
   if (n > 0) {
     pending_.commit(static_cast<size_t>(n));
+    if (raw_input_) {
+      std::string chunk(pending_.view());
+      pending_.clear();
+      on_line_(std::move(chunk));
+      return;
+    }
     deliver_pipe_lines(false);
   } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
     eof_ = true;
@@ -169,17 +141,18 @@ void ChatTerminal::notice(std::string_view text) {
 }
 
 void ChatTerminal::write_line(std::string_view text, bool from_network) {
-  std::string out = from_network && escape_output_ ? escape_for_terminal(text) : std::string(text);
+  std::string out =
+      !from_network || escape_output_ ? net::escape_for_terminal(text) : std::string(text);
   out += '\n';
-  if (interactive_ && reading_) {
+  if (interactive_ && reading_ && out_.idle()) {
     // Move the prompt and the half-typed line out of the way, print, redraw.
     char* saved = rl_copy_text(0, rl_end);
     const int saved_point = rl_point;
     rl_save_prompt();
     rl_replace_line("", 0);
     rl_redisplay();
-    std::fwrite(out.data(), 1, out.size(), stdout);
-    std::fflush(stdout);
+    std::fflush(stdout);  // readline's own output goes first
+    out_.write(out);
     rl_restore_prompt();
     rl_replace_line(saved, 0);
     rl_point = saved_point;
@@ -187,8 +160,9 @@ void ChatTerminal::write_line(std::string_view text, bool from_network) {
     std::free(saved);
     return;
   }
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  std::fflush(stdout);
+  // (A terminal that is not taking output, Ctrl-S say: the line waits in
+  // order and the prompt is redrawn with the next line that goes out.)
+  out_.write(out);
 }
 
 }  // namespace netlab::modes::chat

@@ -8,19 +8,21 @@
 // printed above the prompt and the half-typed input is redrawn intact, with
 // history on the arrow keys. Text from the network is shown with control
 // bytes escaped there, so no peer can drive this terminal. With a pipe or a
-// file on stdin, lines are read as they come and output bytes pass unchanged.
+// file on stdin, lines are read as they come and the network's bytes pass
+// unchanged. Notices (our own lines, which may name a peer's address) are
+// escaped everywhere: they are for people, never data.
+//
+// Output never blocks the loop (see TerminalOutput): an owner that reads a
+// peer stops doing so while output_backed_up(), until on_output_drained.
 #include <functional>
 #include <string>
 #include <string_view>
 
+#include "modes/chat/terminal_output.hpp"
 #include "net/buffer.hpp"
 #include "net/event_loop.hpp"
 
 namespace netlab::modes::chat {
-
-// Control bytes (C0, DEL, C1) as visible escapes ("^[", "^G", "^?", "\u009b"),
-// invalid UTF-8 bytes as "\xff"; printable UTF-8 (tab included) unchanged.
-std::string escape_for_terminal(std::string_view text);
 
 class ChatTerminal {
  public:
@@ -35,7 +37,15 @@ class ChatTerminal {
   void start();                        // begin reading stdin
   void stop();                         // stop reading (and restore the terminal)
   void print(std::string_view line);   // one line from the network, without '\n'
-  void notice(std::string_view text);  // a line of our own (never escaped)
+  void notice(std::string_view text);  // a line of our own (always escaped)
+  // Raw input (chat-server --framing raw): with a pipe or file on stdin,
+  // each chunk read is handed on as it is, newlines included, instead of
+  // being cut into lines. (A terminal still gives one typed line at a time.)
+  void set_raw_input(bool raw) { raw_input_ = raw; }
+  bool output_backed_up() const { return out_.backed_up(); }
+  void set_on_output_drained(std::function<void()> h) { out_.set_on_drained(std::move(h)); }
+  // Before exiting: lets stdout take what is queued (see TerminalOutput::finish).
+  void finish_output(std::chrono::milliseconds limit) { out_.finish(limit); }
   bool interactive() const { return interactive_; }
   // stdin is a terminal or a pipe: its end means the user is done. (At the
   // end of /dev/null or a file, a server's operator simply has no more to say.)
@@ -57,7 +67,9 @@ class ChatTerminal {
   bool reading_ = false;
   bool watching_ = false;  // stdin is registered with the loop
   bool eof_ = false;
+  bool raw_input_ = false;
   net::Buffer pending_;  // pipe mode: bytes of a line not yet complete
+  TerminalOutput out_;
 };
 
 }  // namespace netlab::modes::chat

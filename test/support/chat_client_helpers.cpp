@@ -26,6 +26,10 @@ void InteractiveProcess::close_stdin() {
   child_.close_stdin();
 }
 
+void InteractiveProcess::pause_stdout(bool paused) {
+  child_.pause_stdout(paused);
+}
+
 // InteractiveProcess waits until everything has ended (Process gives up
 // once stderr has).
 bool InteractiveProcess::wait_until(const std::function<bool()>& pred, Millis timeout) {

@@ -38,6 +38,9 @@ class InteractiveProcess {
   bool write(std::string_view bytes, Millis timeout = kTimeout);
   // EOF for the child's stdin (pipes only; on a pty, write "\x04" instead).
   void close_stdin();
+  // Stops (true) or resumes (false) reading the child's stdout: a pipe nobody
+  // reads, until resumed.
+  void pause_stdout(bool paused);
 
   // Collects output until pred() holds or the deadline passes; returns pred().
   bool wait_until(const std::function<bool()>& pred, Millis timeout = kTimeout);

@@ -279,7 +279,7 @@ void ChildProcess::pump(int timeout_ms) {
     fds[n] = {fd, events, 0};
     owners[n++] = &fd;
   };
-  add(out_fd_, POLLIN);
+  if (!stdout_paused_) add(out_fd_, POLLIN);
   add(err_fd_, POLLIN);
   if (!stdin_left_.empty()) add(in_fd_, POLLOUT);
   if (!reaped_) add(pidfd_, POLLIN);

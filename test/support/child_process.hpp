@@ -61,6 +61,9 @@ class ChildProcess {
   // Writes all of `bytes` to stdin (kPipes, kPty), collecting output meanwhile.
   bool write(std::string_view bytes, std::chrono::milliseconds timeout);
   void close_stdin();
+  // While paused, the child's stdout is not read (its pipe fills up and the
+  // child's writes block, as with a reader that went away without closing).
+  void pause_stdout(bool paused) { stdout_paused_ = paused; }
 
   bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout,
                   Until until);
@@ -91,6 +94,7 @@ class ChildProcess {
   std::string out_;
   std::string err_;
   bool reaped_ = false;
+  bool stdout_paused_ = false;
   int status_ = 0;
 };
 
