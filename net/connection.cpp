@@ -170,6 +170,8 @@ void Connection::handle_write() {
       close();
       return;
     }
+    if (on_drained_) on_drained_(*this);
+    if (state_ == State::kClosed) return;
   }
   if (paused_ && output_.size() < options_.max_output / 2) {
     paused_ = false;

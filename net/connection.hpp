@@ -67,6 +67,9 @@ class Connection : private EventLoop::Flushable {
   // A line over max_line arrived; the default replies with an error line.
   // Either way the connection then closes after flushing.
   void set_on_too_long(Handler h) { on_too_long_ = std::move(h); }
+  // Everything queued has been written (called while still open): an owner
+  // that stopped producing for this peer (its input paused) can go on.
+  void set_on_drained(Handler h) { on_drained_ = std::move(h); }
 
   void start();  // begin reading
   void send(std::string_view bytes);
@@ -122,6 +125,7 @@ class Connection : private EventLoop::Flushable {
   MessageHandler on_message_;
   Handler on_close_;
   Handler on_too_long_;
+  Handler on_drained_;
 };
 
 }  // namespace netlab::net

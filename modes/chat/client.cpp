@@ -26,6 +26,9 @@ namespace {
 using chat::ChatMode;
 // At exit, how long stdout may take nothing before the rest is given up.
 constexpr auto kOutputGrace = std::chrono::seconds(10);
+// Bytes of the user's input the server has not taken yet, before stdin is
+// left unread (see limit_user_input).
+constexpr size_t kMaxUserBacklog = 1024 * 1024;
 
 struct Options {
   net::Endpoint endpoint;
@@ -73,6 +76,7 @@ class ChatClient {
     conn_->set_on_message(
         [this](net::Connection&, std::string_view line) { on_server_line(line); });
     conn_->set_on_close([this](net::Connection&) { on_server_closed(); });
+    conn_->set_on_drained([this](net::Connection&) { limit_user_input(); });
     conn_->start();
     if (o_.mode == ChatMode::kRoom) {
       conn_->send(fmt::format("{} {}\n", o_.user, o_.room));
@@ -129,11 +133,26 @@ class ChatClient {
 
   void on_user_line(std::string line) {
     if (o_.mode == ChatMode::kHalfDuplex && (!my_turn_ || !held_.empty())) {
+      held_bytes_ += line.size();
       held_.push_back(std::move(line));
       terminal_.notice("(waiting for the server…)");
+      limit_user_input();
       return;
     }
     send_user_line(line);
+    limit_user_input();
+  }
+
+  // What the user typed or piped waits in stdin while the server is behind
+  // by kMaxUserBacklog (held for its turn, or queued on the connection), and
+  // is read again once that is down to half: no unbounded queue here either.
+  void limit_user_input() {
+    const size_t backlog = held_bytes_ + (conn_ ? conn_->output_size() : 0);
+    if (backlog >= kMaxUserBacklog) {
+      terminal_.pause_input();
+    } else if (backlog < kMaxUserBacklog / 2) {
+      terminal_.resume_input();
+    }
   }
 
   void send_user_line(const std::string& line) {
@@ -154,7 +173,9 @@ class ChatClient {
     if (held_.empty() || !my_turn_) return;
     std::string line = std::move(held_.front());
     held_.pop_front();
+    held_bytes_ -= line.size();
     send_user_line(line);
+    limit_user_input();
   }
 
   // stdin is done: say goodbye once our turn comes (half-duplex) or now.
@@ -199,6 +220,7 @@ class ChatClient {
   bool user_eof_ = false;
   bool my_turn_ = true;  // half-duplex: the client speaks first
   std::deque<std::string> held_;
+  size_t held_bytes_ = 0;
   bool done_ = false;
   int exit_code_ = 0;
   std::string error_;

@@ -22,6 +22,10 @@ namespace {
 constexpr auto kShutdownGrace = std::chrono::seconds(2);
 // At exit, how long a stdout that is not taking output gets for the rest.
 constexpr auto kOutputGrace = std::chrono::seconds(1);
+// What the operator typed or piped that the client has not taken yet (held
+// for its turn or for a client, or queued on the connection): past this,
+// stdin is left unread until the client catches up.
+constexpr size_t kMaxOperatorBacklog = 1024 * 1024;
 
 class PairServer {
  public:
@@ -77,6 +81,7 @@ class PairServer {
     peer_ = std::make_unique<net::Connection>(loop_, std::move(socket), peer, ++next_id_, copts);
     peer_->set_on_message(
         [this](net::Connection& c, std::string_view message) { on_client_message(c, message); });
+    peer_->set_on_drained([this](net::Connection&) { limit_operator_input(); });
     peer_->set_on_close([this](net::Connection& c) {
       terminal_.notice(fmt::format("* {} left", c.peer().to_string()));
       // The Connection is still on the stack here: free it later.
@@ -132,6 +137,7 @@ class PairServer {
   }
 
   void on_operator_line(std::string line) {
+    held_bytes_ += line.size();
     held_.push_back(std::move(line));
     const bool can_send = peer_ && peer_->is_open() && (!o_.half_duplex || operator_turn_);
     if (!can_send) {
@@ -152,10 +158,23 @@ class PairServer {
   void send_held() {
     while (!held_.empty() && peer_ && peer_->is_open() && (!o_.half_duplex || operator_turn_)) {
       peer_->send(frame(held_.front()));
+      held_bytes_ -= held_.front().size();
       held_.pop_front();
       if (o_.half_duplex) operator_turn_ = false;
     }
+    limit_operator_input();
     if (operator_eof_ && held_.empty()) shut_down();
+  }
+
+  // The operator's input waits in stdin while the client is behind by
+  // kMaxOperatorBacklog, and is read again once it is down to half.
+  void limit_operator_input() {
+    const size_t backlog = held_bytes_ + (peer_ ? peer_->output_size() : 0);
+    if (backlog >= kMaxOperatorBacklog) {
+      terminal_.pause_input();
+    } else if (backlog < kMaxOperatorBacklog / 2) {
+      terminal_.resume_input();
+    }
   }
 
   void shut_down() {
@@ -186,6 +205,7 @@ class PairServer {
   bool operator_eof_ = false;
   bool shutting_down_ = false;
   std::deque<std::string> held_;
+  size_t held_bytes_ = 0;
 };
 }  // namespace
 

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <system_error>
 
 #include "net/terminal_text.hpp"
 
@@ -20,6 +21,8 @@ namespace {
 // ChatTerminal reads a terminal at a time.
 ChatTerminal* g_active_terminal = nullptr;
 constexpr size_t kReadChunk = 16 * 1024;
+// The longest line read from a pipe before it is handed on in pieces.
+constexpr size_t kMaxInputLine = 1024 * 1024;
 
 }  // namespace
 
@@ -47,6 +50,34 @@ void ChatTerminal::start() {
   if (interactive_) {
     g_active_terminal = this;
     rl_callback_handler_install(prompt_.c_str(), &ChatTerminal::readline_callback);
+  }
+  if (!input_paused_) watch_input();
+}
+
+void ChatTerminal::stop() {
+  if (!reading_) return;
+  reading_ = false;
+  unwatch_input();
+  if (interactive_) {
+    rl_callback_handler_remove();
+    g_active_terminal = nullptr;
+  }
+}
+
+void ChatTerminal::pause_input() {
+  if (input_paused_) return;
+  input_paused_ = true;
+  unwatch_input();
+}
+
+void ChatTerminal::resume_input() {
+  if (!input_paused_) return;
+  input_paused_ = false;
+  if (reading_ && !eof_) watch_input();
+}
+
+void ChatTerminal::watch_input() {
+  if (interactive_) {
     loop_.watch(STDIN_FILENO, EPOLLIN, [](uint32_t) { rl_callback_read_char(); });
     watching_ = true;
     return;
@@ -56,23 +87,17 @@ void ChatTerminal::start() {
     watching_ = true;
   } catch (const std::system_error& e) {
     // epoll refuses regular files (stdin < file): they never block, so
-    // read them from the loop's deferred queue instead.
+    // read them from the loop's deferred queue instead, until paused.
     if (e.code().value() != EPERM) throw;
     loop_.defer([this] {
-      while (reading_ && !eof_) read_pipe();
+      while (reading_ && !eof_ && !input_paused_) read_pipe();
     });
   }
 }
 
-void ChatTerminal::stop() {
-  if (!reading_) return;
-  reading_ = false;
+void ChatTerminal::unwatch_input() {
   if (watching_) loop_.unwatch(STDIN_FILENO);
   watching_ = false;
-  if (interactive_) {
-    rl_callback_handler_remove();
-    g_active_terminal = nullptr;
-  }
 }
 
 void ChatTerminal::readline_callback(char* line) {
@@ -118,6 +143,15 @@ void ChatTerminal::deliver_pipe_lines(bool at_eof) {
     const std::string_view data = pending_.view();
     const size_t nl = data.find('\n');
     if (nl == std::string_view::npos) {
+      // A line that never ends is handed on in pieces of kMaxInputLine, so
+      // piped input without newlines cannot grow this buffer without bound.
+      if (data.size() >= kMaxInputLine) {
+        std::string piece(data.substr(0, kMaxInputLine));
+        pending_.consume(kMaxInputLine);
+        on_line_(std::move(piece));
+        if (!reading_ && !eof_) return;
+        continue;
+      }
       if (at_eof && !data.empty()) {
         std::string last(data);
         pending_.clear();

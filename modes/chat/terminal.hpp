@@ -34,8 +34,13 @@ class ChatTerminal {
   ChatTerminal(const ChatTerminal&) = delete;
   ChatTerminal& operator=(const ChatTerminal&) = delete;
 
-  void start();                        // begin reading stdin
-  void stop();                         // stop reading (and restore the terminal)
+  void start();  // begin reading stdin
+  void stop();   // stop reading (and restore the terminal)
+  // What the user types or pipes has nowhere to go yet (the peer is not
+  // reading): leave it in the tty or the pipe, where the kernel bounds it,
+  // until resume_input(). Independent of start()/stop().
+  void pause_input();
+  void resume_input();
   void print(std::string_view line);   // one line from the network, without '\n'
   void notice(std::string_view text);  // a line of our own (always escaped)
   // Raw input (chat-server --framing raw): with a pipe or file on stdin,
@@ -52,6 +57,8 @@ class ChatTerminal {
   bool input_can_end() const { return input_can_end_; }
 
  private:
+  void watch_input();
+  void unwatch_input();
   void read_pipe();
   void deliver_pipe_lines(bool at_eof);
   void write_line(std::string_view text, bool from_network);
@@ -67,6 +74,7 @@ class ChatTerminal {
   bool reading_ = false;
   bool watching_ = false;  // stdin is registered with the loop
   bool eof_ = false;
+  bool input_paused_ = false;  // pause_input()
   bool raw_input_ = false;
   net::Buffer pending_;  // pipe mode: bytes of a line not yet complete
   TerminalOutput out_;

@@ -21,14 +21,6 @@ std::string log_in(Client& c, const Node& node, const std::string& login_line, i
   return c.read_lines(1);
 }
 
-::testing::AssertionResult quiet(Client& c) {
-  if (!c.send("/help\n")) return ::testing::AssertionFailure() << "send failed";
-  const std::string next = c.read_lines(1);
-  if (next != kChatHelp)
-    return ::testing::AssertionFailure() << "unexpected line " << ::testing::PrintToString(next);
-  return ::testing::AssertionSuccess();
-}
-
 ::testing::AssertionResult alice_and_bob(Client& alice, const Node& n1, Client& bob,
                                          const Node& n2) {
   if (std::string r = log_in(alice, n1, "alice lobby"); r != "success\n") {

@@ -9,13 +9,11 @@
 #include <string_view>
 #include <vector>
 
+#include "support/chat_session.hpp"  // quiet(), kChatHelp
 #include "support/process.hpp"
 #include "support/redis_server.hpp"
 
 namespace netlab::testing {
-
-inline constexpr std::string_view kChatHelp =
-    "* commands: /who, /rooms, /join ROOM, /msg USER TEXT (to your room), /help, quit\n";
 
 #define REQUIRE_REDIS(redis) ASSERT_TRUE((redis).running()) << (redis).error()
 
@@ -30,10 +28,6 @@ struct Node {
 
 // Connects to the node and logs in; the first reply line ("success\n", "reuse\n", ...).
 std::string log_in(Client& c, const Node& node, const std::string& login_line, int rcvbuf = 0);
-
-// Nothing else is queued for this member: a /help sent now is answered by
-// the very next line.
-::testing::AssertionResult quiet(Client& c);
 
 // alice logs in on n1 and bob on n2, both in the lobby, and alice hears
 // bob arrive: the start of most tests here.
