@@ -283,6 +283,31 @@ TEST(BenchRr, OpenLoopChargesAServerStallToEveryRequestItDelayed) {
   EXPECT_EQ(tserv.terminate(), 0);
 }
 
+TEST(BenchRr, OpenLoopSaysWhenTheServerCannotKeepUp) {
+  // The test plays a server that answers the first 100 requests, then no more.
+  Listening server;
+  Process p({"bench", "rr", "127.0.0.1", std::to_string(server.port()), "-c", "1", "--rate", "1000",
+             "-d", "1", "--warmup", "0"});
+  Client probe = server.accept();
+  ASSERT_TRUE(probe.valid());
+  probe.read_until_eof();
+  Client c = server.accept();
+  ASSERT_TRUE(c.valid());
+  std::string requests, replies;
+  for (int i = 0; i < 100; ++i) {
+    requests += "hello\n";
+    replies += "ok\n";
+  }
+  ASSERT_EQ(c.read_lines(100), requests);
+  ASSERT_TRUE(c.send(replies));
+  ASSERT_EQ(p.wait_exit(kBenchTimeout), 0) << p.err();
+  EXPECT_TRUE(std::regex_search(p.out(), std::regex(R"(\n  100 requests: )"))) << p.out();
+  EXPECT_TRUE(std::regex_search(
+      p.out(), std::regex(R"(\n  BEHIND SCHEDULE: only [0-9.]+ of the 1000 requests/s asked for )"
+                          R"(completed: the server \(or this generator\) cannot keep up)")))
+      << p.out();
+}
+
 TEST(BenchRr, RateMustBePositiveAndExcludesPipeline) {
   for (const char* rate : {"0", "-5", "nan", "x"}) {
     Process p({"bench", "rr", "--rate", rate});
@@ -292,7 +317,9 @@ TEST(BenchRr, RateMustBePositiveAndExcludesPipeline) {
   }
   Process p({"bench", "rr", "--rate", "100", "--pipeline", "4"});
   EXPECT_EQ(p.wait_exit(kBenchTimeout), 2);
-  EXPECT_TRUE(std::regex_search(p.err(), std::regex("--pipeline excludes --rate|--rate excludes --pipeline"))) << p.err();
+  EXPECT_TRUE(std::regex_search(
+      p.err(), std::regex("--pipeline excludes --rate|--rate excludes --pipeline")))
+      << p.err();
 }
 
 // ---------------------------------------------------------------------- udp

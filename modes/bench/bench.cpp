@@ -142,9 +142,8 @@ void register_bench(CLI::App& app, Runner& runner) {
             ->capture_default_str()
             ->group("Load");
     sub->add_option("--rate", opts->rate,
-                    "Open loop: send R requests per second in all, on a fixed schedule whatever "
-                    "the replies do, and time each from when it was due (not with --pipeline: "
-                    "a connection that falls behind pipelines its backlog)")
+                    "Open loop: R requests per second in all on a fixed schedule, each timed "
+                    "from when it was due (a connection that falls behind pipelines its backlog)")
         ->check(CLI::Validator(
             [](std::string& v) -> std::string {
               const double r = std::strtod(v.c_str(), nullptr);
