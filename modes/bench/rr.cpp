@@ -32,6 +32,10 @@ constexpr int kIdleWaitMs = 50;  // how late a quiet worker notices the end of t
 constexpr uint64_t kIdleWaitNs = uint64_t{kIdleWaitMs} * 1'000'000;
 // Open loop: bytes of requests one send may carry when a backlog is due.
 constexpr size_t kOpenLoopWireBytes = 64 * 1024;
+// Open loop: requests taken off the schedule per wakeup at most. A generator
+// far behind (a rate beyond it) still reads replies and notices the end of
+// the run between batches; what is left stays due and is charged as late.
+constexpr size_t kMaxDuePerWakeup = 64 * 1024;
 
 // One worker: its share of the connections, on one epoll, on one thread.
 //
@@ -57,6 +61,7 @@ class RrWorker {
     for (size_t i = 0; i < copies; ++i) wire_ += o.request();
     conns_.resize(sockets.size());
     if (!open_loop_) sent_at_.resize(sockets.size() * depth_);
+    due_.reserve(sockets.size());
     for (size_t i = 0; i < sockets.size(); ++i) {
       conns_[i].socket = std::move(sockets[i]);
       epoll_.add(conns_[i].socket.fd(), EPOLLIN, static_cast<uint32_t>(i));
@@ -125,7 +130,8 @@ class RrWorker {
   // buffer full while the server stalls) keeps its schedule: what is due
   // piles up in `unsent` and goes out pipelined as soon as the socket takes it.
   void send_due(uint64_t now) {
-    for (; schedule_.next_ns() <= now; schedule_.advance()) {
+    for (size_t taken = 0; taken < kMaxDuePerWakeup && schedule_.next_ns() <= now;
+         ++taken, schedule_.advance()) {
       const size_t i = schedule_.next_connection();
       Conn& c = conns_[i];
       if (!c.socket.valid()) continue;
