@@ -36,7 +36,8 @@ declare -gA _netlab_opts=(
                    -v --verbose -q --quiet --trace --trace-bytes'
     [bench]='-h --help'
     [bench rr]='-h --help -H --host -p --port --unix -c --connections -d --duration --warmup
-                -t --threads --payload --json -v --verbose -q --quiet --trace --trace-bytes --pipeline'
+                -t --threads --payload --json -v --verbose -q --quiet --trace --trace-bytes --pipeline
+                --rate'
     [bench udp]='-h --help -H --host -p --port --unix -c --connections -d --duration --warmup
                  -t --threads --payload --json -v --verbose -q --quiet --trace --trace-bytes --resend-ms'
     [bench fanout]='-h --help -H --host -p --port --unix -c --connections -d --duration --warmup
@@ -65,7 +66,7 @@ declare -gA _netlab_args=(
     [--timeout]=none [--retries]=none
     [--trace-bytes]=none
     [-c]=none [--connections]=none [-d]=none [--duration]=none [--warmup]=none
-    [-t]=none [--threads]=none [--payload]=none [--pipeline]=none [--resend-ms]=none
+    [-t]=none [--threads]=none [--payload]=none [--pipeline]=none [--rate]=none [--resend-ms]=none
     [--window]=none [--protocol]='netlab redis' [--hold]=none [--server-pid]=none
     [tserv -p]=port-tcp [tserv --port]=port-tcp
     [tclnt -p]=port-tcp [tclnt --port]=port-tcp

@@ -171,6 +171,7 @@ complete -c netlab -n '__netlab_bench_using rr udp fanout idle' -s q -l quiet -d
 complete -c netlab -n '__netlab_bench_using rr udp fanout idle' -l trace -d 'Print every socket call (--trace=all: also epoll and poll)'
 complete -c netlab -n '__netlab_bench_using rr udp fanout idle' -l trace-bytes -x -d 'Payload bytes shown per trace line'
 complete -c netlab -n '__netlab_bench_using rr' -l pipeline -x -d 'Requests in flight per connection'
+complete -c netlab -n '__netlab_bench_using rr' -l rate -x -d 'Open loop: requests per second in all, timed from when each was due'
 complete -c netlab -n '__netlab_bench_using udp' -l resend-ms -x -d 'Resend a request unanswered after MS milliseconds'
 complete -c netlab -n '__netlab_bench_using fanout' -l room -x -d 'Room (netlab) or channel (redis)'
 complete -c netlab -n '__netlab_bench_using fanout' -l window -x -d 'Messages in flight'

@@ -220,6 +220,108 @@ TEST(BenchRr, TextSummaryNamesRateLatencyAndErrors) {
   EXPECT_TRUE(std::regex_search(p.out(), std::regex(R"(errors: 0)"))) << p.out();
 }
 
+// ------------------------------------------------------------ rr --rate
+
+TEST(BenchRr, OpenLoopSendsAtTheRateAskedForAndSaysSo) {
+  Server tserv({"tserv", "--port", "0", "-q"});
+  ASSERT_NE(tserv.port, 0);
+  const std::vector<std::string> args = {
+      "rr",       "127.0.0.1", std::to_string(tserv.port), "-c", "10", "--rate", "2000", "-d", "1",
+      "--warmup", "0"};
+  BenchRun run(args);
+  expect_sound(run, "rr");
+  const Report r(run.out);
+  EXPECT_EQ(r.at("scheduled_rate"), 2000);
+  EXPECT_NE(r.json().find("\"behind\":false"), std::string::npos) << r.json();
+  // Open loop: the schedule, not the server's speed, sets the count (a
+  // closed loop does tens of thousands per second here).
+  EXPECT_GE(r.at("requests"), 2000 * 0.85) << r.json();
+  EXPECT_LE(r.at("requests"), 2000 * 1.15) << r.json();
+
+  Process text(with({"bench"}, args));
+  ASSERT_EQ(text.wait_exit(kBenchTimeout), 0) << text.err();
+  EXPECT_TRUE(std::regex_search(
+      text.out(), std::regex(R"(10 connections, 1 thread, open loop at 2000 requests/s \(200 per )"
+                             R"(connection\))")))
+      << text.out();
+  EXPECT_TRUE(std::regex_search(text.out(),
+                                std::regex(R"(\n  open loop: 2000 requests/s scheduled, [0-9.]+ )"
+                                           R"(achieved; latency timed from when each request )"
+                                           R"(was due\n)")))
+      << text.out();
+  EXPECT_EQ(text.out().find("BEHIND"), std::string::npos) << text.out();
+  EXPECT_EQ(tserv.proc.terminate(), 0);
+}
+
+// Coordinated omission. The server stops for 300 ms early in a 1.5 s run at
+// 3000 requests/s: about 900 requests fall due during the stall, a fifth of
+// the run, and each waits from when it was due until the server resumes. A
+// closed loop would time one request per connection as slow (only its max
+// shows the stall); timed from when each request was actually sent, the
+// requests held back by the full socket buffer would look fast. Over a Unix
+// socket a 6-byte send costs the sender about 1 KiB of buffer, so the stall
+// soon blocks the sends (TCP on loopback would buffer them all, and the two
+// clocks would agree).
+TEST(BenchRr, OpenLoopChargesAServerStallToEveryRequestItDelayed) {
+  TempDir dir;
+  const std::string path = dir.path("ts.sock");
+  Process tserv({"tserv", "--unix", path, "-q"});
+  ASSERT_TRUE(tserv.wait_for_stderr(std::regex("listening on unix")));
+  Process bench({"bench", "rr", "--unix", path, "-c", "1", "--rate", "3000", "-d", "1.5",
+                 "--warmup", "0", "--json", "-v"});
+  ASSERT_TRUE(bench.wait_for_stderr(std::regex("measuring for")));
+  ASSERT_TRUE(tserv.signal(SIGSTOP));
+  std::this_thread::sleep_for(300ms);  // the stall itself, not a wait for anything
+  ASSERT_TRUE(tserv.signal(SIGCONT));
+  ASSERT_EQ(bench.wait_exit(kBenchTimeout), 0) << bench.err();
+  const Report r(bench.out());
+  EXPECT_EQ(r.at("errors"), 0);
+  EXPECT_GE(r.at("max"), 250'000) << r.json();
+  EXPECT_GE(r.at("p99"), 200'000) << r.json();
+  // The requests due in the stall's first half waited at least 150 ms.
+  EXPECT_GE(r.at("p90"), 100'000) << r.json();
+  EXPECT_EQ(tserv.terminate(), 0);
+}
+
+TEST(BenchRr, OpenLoopSaysWhenTheServerCannotKeepUp) {
+  // The test plays a server that answers the first 100 requests, then no more.
+  Listening server;
+  Process p({"bench", "rr", "127.0.0.1", std::to_string(server.port()), "-c", "1", "--rate", "1000",
+             "-d", "1", "--warmup", "0"});
+  Client probe = server.accept();
+  ASSERT_TRUE(probe.valid());
+  probe.read_until_eof();
+  Client c = server.accept();
+  ASSERT_TRUE(c.valid());
+  std::string requests, replies;
+  for (int i = 0; i < 100; ++i) {
+    requests += "hello\n";
+    replies += "ok\n";
+  }
+  ASSERT_EQ(c.read_lines(100), requests);
+  ASSERT_TRUE(c.send(replies));
+  ASSERT_EQ(p.wait_exit(kBenchTimeout), 0) << p.err();
+  EXPECT_TRUE(std::regex_search(p.out(), std::regex(R"(\n  100 requests: )"))) << p.out();
+  EXPECT_TRUE(std::regex_search(
+      p.out(), std::regex(R"(\n  BEHIND SCHEDULE: only [0-9.]+ of the 1000 requests/s asked for )"
+                          R"(completed: the server \(or this generator\) cannot keep up)")))
+      << p.out();
+}
+
+TEST(BenchRr, RateMustBePositiveAndExcludesPipeline) {
+  for (const char* rate : {"0", "-5", "nan", "x"}) {
+    Process p({"bench", "rr", "--rate", rate});
+    EXPECT_EQ(p.wait_exit(kBenchTimeout), 2) << rate;
+    EXPECT_TRUE(std::regex_search(p.err(), std::regex("--rate"))) << rate << ": " << p.err();
+    EXPECT_EQ(p.out(), "") << rate;
+  }
+  Process p({"bench", "rr", "--rate", "100", "--pipeline", "4"});
+  EXPECT_EQ(p.wait_exit(kBenchTimeout), 2);
+  EXPECT_TRUE(std::regex_search(
+      p.err(), std::regex("--pipeline excludes --rate|--rate excludes --pipeline")))
+      << p.err();
+}
+
 // ---------------------------------------------------------------------- udp
 
 TEST(BenchUdp, MeasuresUserv) {

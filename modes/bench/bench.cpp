@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 
 #include "modes/bench/modes.hpp"
@@ -120,6 +121,7 @@ void register_bench(CLI::App& app, Runner& runner) {
   bench->footer(examples({
       "netlab bench rr                          # 50 connections to localhost:21567, 5 s",
       "netlab bench rr -c 500 -t 2 --pipeline 4 -d 10",
+      "netlab bench rr --rate 20000 -d 10       # open loop at 20,000 requests/s",
       "netlab bench rr --payload PING -p 6379   # redis-server, inline PING",
       "netlab bench udp -c 50                   # against netlab userv",
       "netlab bench fanout -c 1000 --window 16  # against netlab chat-server",
@@ -133,13 +135,30 @@ void register_bench(CLI::App& app, Runner& runner) {
     auto* sub =
         add_mode(bench, "rr", "Request/response: each connection sends a line, awaits a reply line",
                  50, "Connections", opts, runner);
-    sub->add_option("--pipeline", opts->pipeline, "Requests in flight per connection")
-        ->check(CLI::Range(size_t{1}, size_t{4096}))
-        ->type_name("D")
-        ->capture_default_str()
+    auto* pipeline =
+        sub->add_option("--pipeline", opts->pipeline, "Requests in flight per connection")
+            ->check(CLI::Range(size_t{1}, size_t{4096}))
+            ->type_name("D")
+            ->capture_default_str()
+            ->group("Load");
+    sub->add_option("--rate", opts->rate,
+                    "Open loop: R requests per second in all on a fixed schedule, each timed "
+                    "from when it was due (a connection that falls behind pipelines its backlog)")
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+              const double r = std::strtod(v.c_str(), nullptr);
+              return r > 0 && r <= 1e9 ? ""
+                                       : "the rate is a number of requests per second, "
+                                         "above 0 and at most 1e9";
+            },
+            "R"))
+        ->excludes(pipeline)
+        ->type_name("R")
         ->group("Load");
     sub->footer(examples({
         "netlab bench rr -c 50 -d 5",
+        "netlab bench rr --rate 20000 -d 10      # open loop: tail latency without coordinated "
+        "omission",
         "netlab bench rr --unix /tmp/ts.sock --pipeline 16",
         "netlab bench rr -p 6379 --payload PING --json",
     }));

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cmath>
 
+#include "net/log.hpp"
+
 namespace netlab::modes::bench {
 
 uint64_t now_ns() {
@@ -136,8 +138,10 @@ void Driver::run_timed(const std::function<void(size_t)>& body, const char* unit
   start(body);
   if (wait_ready()) {
     set_phase(Phase::kWarmup);
+    if (o_.warmup_s > 0) net::Log::debug("set up; warming up for {} s", o_.warmup_s);
     if (sleep_for(o_.warmup_s)) {
       set_phase(Phase::kMeasure);
+      net::Log::debug("measuring for {} s", o_.duration_s);
       const double started = now_s();
       sleep_for(o_.duration_s);
       set_phase(Phase::kStop);

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <ctime>
 #include <system_error>
 
 #include "net/trace.hpp"
@@ -39,6 +40,23 @@ class Epoll {
     if (net::Trace::all()) net::Trace::epoll_wait(fd_, timeout_ms, n);
     return n < 0 ? 0 : n;  // EINTR: just another wakeup
   }
+  // The same with a timeout in nanoseconds, for open-loop schedules that must
+  // wake between milliseconds. Kernels before 5.11 lack epoll_pwait2: the
+  // timeout is then rounded up to a millisecond (late, never early).
+  int wait_ns(epoll_event* events, int max, uint64_t timeout_ns) {
+    const int ms = static_cast<int>((timeout_ns + 999'999) / 1'000'000);
+    if (!pwait2_missing_) {
+      const timespec ts{static_cast<time_t>(timeout_ns / 1'000'000'000),
+                        static_cast<long>(timeout_ns % 1'000'000'000)};
+      const int n = epoll_pwait2(fd_, events, max, &ts, nullptr);
+      if (n >= 0 || errno != ENOSYS) {
+        if (net::Trace::all()) net::Trace::epoll_wait(fd_, ms, n);
+        return n < 0 ? 0 : n;
+      }
+      pwait2_missing_ = true;
+    }
+    return wait(events, max, ms);
+  }
 
  private:
   void control(int op, int fd, uint32_t events, uint32_t index) {
@@ -50,6 +68,7 @@ class Epoll {
     if (rc < 0) throw std::system_error(errno, std::generic_category(), "epoll_ctl");
   }
   int fd_;
+  bool pwait2_missing_ = false;
 };
 
 }  // namespace netlab::modes::bench

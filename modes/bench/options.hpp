@@ -24,6 +24,7 @@ struct Options {
   bool json = false;
   std::string payload = "hello";       // sent with a '\n' appended
   size_t pipeline = 1;                 // rr
+  double rate = 0;                     // rr: open loop at this many requests/s in all; 0 = closed
   int resend_ms = 200;                 // udp
   std::string room = "bench";          // fanout
   size_t window = 16;                  // fanout
@@ -34,6 +35,7 @@ struct Options {
   LogOptions log;
 
   std::string request() const { return payload + '\n'; }
+  bool open_loop() const { return rate > 0; }
 };
 
 // Connections (or members) handled by worker `index` of `threads`.

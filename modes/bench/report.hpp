@@ -28,6 +28,9 @@ struct Result {
   double rate() const { return duration_s > 0 ? static_cast<double>(requests) / duration_s : 0; }
 };
 
+// An open-loop run (--rate) that completed well under the rate asked for.
+bool behind_schedule(const Options& o, const Result& r);
+
 std::string render_json(const Options& o, const Result& r);
 std::string render_text(const Options& o, const Result& r);
 
