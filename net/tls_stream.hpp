@@ -55,6 +55,8 @@ class TlsStream {
   // std::runtime_error if OpenSSL cannot allocate the connection.
   TlsStream(const TlsContext& context, int fd);
   ~TlsStream() = default;
+  TlsStream(TlsStream&&) noexcept = default;
+  TlsStream& operator=(TlsStream&&) noexcept = default;
   TlsStream(const TlsStream&) = delete;
   TlsStream& operator=(const TlsStream&) = delete;
 

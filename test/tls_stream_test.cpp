@@ -373,3 +373,83 @@ TEST(TlsStream, ClientCertificateRequiredAndMissingFails) {
 
 }  // namespace
 }  // namespace netlab::net
+
+namespace netlab::net {
+namespace {
+
+// Plain text where a ClientHello belongs (a client without --tls): the
+// server's handshake fails with OpenSSL's reason; nothing else happens.
+TEST(TlsStream, PlainTextClientFailsTheServerHandshake) {
+  SocketPair pair;
+  TlsStream server(self_signed_server(), pair.server);
+  EXPECT_EQ(server.handshake(), Handshake::WantRead);
+  const std::string hello = "hello, this is not TLS\n";
+  ASSERT_EQ(::send(pair.client, hello.data(), hello.size(), MSG_NOSIGNAL), 23);
+  EXPECT_EQ(server.handshake(), Handshake::Failed);
+  EXPECT_EQ(server.error(), "wrong version number");
+  char buf[16];
+  EXPECT_TRUE(server.read(buf, sizeof buf).failed) << "a failed stream stays failed";
+  server.shutdown();  // harmless: no close_notify after a fatal error
+}
+
+// A TLS client against a plain server: the reply is not TLS, or there is
+// no reply and the server hangs up. Either is a failed handshake with a
+// reason, never a clean close.
+TEST(TlsStream, TlsClientToAPlainServerFails) {
+  const TlsContext client_ctx = pinned_client();
+  {
+    SocketPair pair;
+    TlsStream client(client_ctx, pair.client);
+    EXPECT_EQ(client.handshake(), Handshake::WantRead);
+    const std::string reply = "Fri Dec  4 17:00:00 2026\r\n";
+    ASSERT_GT(::send(pair.server, reply.data(), reply.size(), MSG_NOSIGNAL), 0);
+    EXPECT_EQ(client.handshake(), Handshake::Failed);
+    EXPECT_EQ(client.error(), "wrong version number");
+  }
+  {
+    SocketPair pair;
+    TlsStream client(client_ctx, pair.client);
+    EXPECT_EQ(client.handshake(), Handshake::WantRead);
+    pair.close_server();
+    EXPECT_EQ(client.handshake(), Handshake::Failed);
+    EXPECT_EQ(client.error(), "connection closed during handshake");
+  }
+}
+
+// The read that must write. OpenSSL 3 defers its answer to a KeyUpdate to
+// the next write, and netlab never renegotiates, so the one way a TLS 1.3
+// read has to send is post-handshake authentication: the server asks for
+// a client certificate mid-connection and the client's read answers at
+// once. With the client's send direction full, that read must say "wait
+// for WRITE"; a caller that kept waiting for readability would hang.
+// (Enabled here through the native handles; netlab's contexts never ask.)
+TEST(TlsStream, ReadThatMustAnswerWaitsForWrite) {
+  SocketPair pair;
+  pair.shrink_buffers(4096);
+  const TlsContext client_ctx = pinned_client();
+  TlsStream client(client_ctx, pair.client);
+  TlsStream server(self_signed_server(), pair.server);
+  SSL_set_post_handshake_auth(client.native(), 1);
+  SSL_set_verify(server.native(), SSL_VERIFY_PEER | SSL_VERIFY_POST_HANDSHAKE, nullptr);
+  ASSERT_TRUE(pump_handshake(client, server).both_done());
+  EXPECT_EQ(read_available(client), "") << "session tickets only";
+
+  // Fill client -> server straight through the kernel, so OpenSSL itself
+  // holds nothing unsent and only the socket is full.
+  const std::string filler(1024, 'f');
+  while (::send(pair.client, filler.data(), filler.size(), MSG_NOSIGNAL) > 0) {
+  }
+  ASSERT_EQ(errno, EAGAIN);
+  ASSERT_EQ(SSL_verify_client_post_handshake(server.native()), 1);
+  ASSERT_EQ(SSL_do_handshake(server.native()), 1) << "CertificateRequest sent";
+
+  char buf[256];
+  const TlsStream::ReadResult r = client.read(buf, sizeof buf);
+  EXPECT_FALSE(r.failed) << client.error();
+  EXPECT_FALSE(r.closed);
+  EXPECT_EQ(r.bytes, 0u);
+  EXPECT_EQ(r.wait, Wait::Write);
+}
+
+}  // namespace
+}  // namespace netlab::net
