@@ -15,6 +15,8 @@
 namespace netlab::net {
 namespace {
 
+constexpr long kSessionCacheEntries = 1024;
+
 int protocol_version(TlsVersion v) {
   return v == TlsVersion::k1_3 ? TLS1_3_VERSION : TLS1_2_VERSION;
 }
@@ -118,6 +120,9 @@ TlsContext TlsContext::server(const TlsServerConfig& config) {
   // (OpenSSL refuses to resume a session without one).
   static const unsigned char kSessionContext[] = "netlab";
   SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
+  // TLS 1.2 sessions are cached here (1.3 uses stateless tickets); OpenSSL's
+  // default of 20,480 entries would let a handshake burst hold megabytes.
+  SSL_CTX_sess_set_cache_size(ctx, kSessionCacheEntries);
 
   X509* leaf = nullptr;
   if (config.self_signed) {
@@ -152,12 +157,14 @@ TlsContext TlsContext::server(const TlsServerConfig& config) {
 TlsContext TlsContext::client(const TlsClientConfig& config) {
   TlsContext out(new_context(TLS_client_method(), config.min_version, config.max_version), false);
   SSL_CTX* ctx = out.ctx_.get();
-  if (config.insecure) {
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
-  } else if (!config.pin.empty()) {
+  // A pin wins over `insecure` (the stricter of two contradicting asks)
+  // and replaces the CA check, which it makes pointless.
+  if (!config.pin.empty()) {
     out.pin_ = std::make_unique<std::string>(normalise_pin(config.pin));
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
     SSL_CTX_set_cert_verify_callback(ctx, verify_pin, out.pin_.get());
+  } else if (config.insecure) {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
   } else {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
     if (config.ca_file.empty()) {

@@ -37,15 +37,18 @@ struct TlsServerConfig {
 };
 
 struct TlsClientConfig {
-  std::string ca_file = {};    // empty: the system store (/etc/ssl/certs)
-  bool insecure = false;       // no verification at all (-k)
-  std::string pin = {};        // sha256 of the server's leaf certificate, 64 hex digits
+  std::string ca_file = {};  // empty: the system store (/etc/ssl/certs)
+  bool insecure = false;     // no verification at all (-k)
+  // SHA-256 of the server's leaf certificate (64 hex digits, colons and
+  // case ignored); wins over insecure and ca_file.
+  std::string pin = {};
   std::string cert_file = {};  // client certificate (PEM chain), optional
   std::string key_file = {};   // its key; empty: in cert_file
   TlsVersion min_version = TlsVersion::k1_2;
   TlsVersion max_version = TlsVersion::k1_3;
 };
 
+// Must outlive every TlsStream made from it (a client's pin lives here).
 class TlsContext {
  public:
   // Both throw std::runtime_error with one line naming the file and

@@ -113,6 +113,7 @@ TlsStream::ReadResult TlsStream::read(char* buf, size_t len) {
     }
     return out;
   }
+  if (SSL_is_init_finished(ssl_.get())) done_ = true;  // a read may finish the handshake
   // The buffer is full. Decrypted bytes (or whole records already read
   // from the socket) left inside OpenSSL would never wake a level-triggered
   // epoll again.

@@ -137,6 +137,7 @@ TEST(TlsContext, HardeningOptionsAndVersions) {
   const TlsContext strict =
       TlsContext::server({.self_signed = true, .min_version = TlsVersion::k1_3});
   EXPECT_EQ(SSL_CTX_get_min_proto_version(strict.native()), TLS1_3_VERSION);
+  EXPECT_LE(SSL_CTX_sess_get_cache_size(server.native()), 1024) << "bounded session cache";
 
   EXPECT_EQ(SSL_CTX_get_verify_mode(client.native()), SSL_VERIFY_PEER) << "verify by default";
   EXPECT_EQ(SSL_CTX_get_verify_mode(TlsContext::client({.insecure = true}).native()),

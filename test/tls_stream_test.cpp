@@ -80,15 +80,20 @@ TEST(TlsStream, PinAcceptsExactlyThatCertificateInAnyCaseOrColons) {
 
 TEST(TlsStream, WrongPinIsRefusedWithAClearReason) {
   const TlsContext other = TlsContext::server({.self_signed = true});  // a different key
-  SocketPair pair;
-  const TlsContext client_ctx = pinned_client();
-  TlsStream client(client_ctx, pair.client);
-  TlsStream server(other, pair.server);
-  const HandshakeOutcome h = pump_handshake(client, server);
-  EXPECT_EQ(h.client, Handshake::Failed);
-  EXPECT_EQ(client.error(),
-            "certificate verify failed (certificate does not match the pinned sha256 fingerprint)");
-  EXPECT_NE(h.server, Handshake::Done);
+  const std::string pin = self_signed_server().sha256_fingerprint();
+  // Alone, and next to insecure: the stricter ask wins.
+  for (const bool insecure : {false, true}) {
+    SocketPair pair;
+    const TlsContext client_ctx = TlsContext::client({.insecure = insecure, .pin = pin});
+    TlsStream client(client_ctx, pair.client);
+    TlsStream server(other, pair.server);
+    const HandshakeOutcome h = pump_handshake(client, server);
+    EXPECT_EQ(h.client, Handshake::Failed) << "insecure=" << insecure;
+    EXPECT_EQ(
+        client.error(),
+        "certificate verify failed (certificate does not match the pinned sha256 fingerprint)");
+    EXPECT_NE(h.server, Handshake::Done);
+  }
 }
 
 TEST(TlsStream, UntrustedSelfSignedCertificateNamesTheCause) {
