@@ -175,8 +175,9 @@ TlsContext TlsContext::client(const TlsClientConfig& config) {
   }
   if (!config.cert_file.empty()) {
     load_certificate(ctx, config.cert_file, config.key_file);
-    if (X509* leaf = SSL_CTX_get0_certificate(ctx))
+    if (X509* leaf = SSL_CTX_get0_certificate(ctx)) {
       out.fingerprint_ = net::sha256_fingerprint(leaf);
+    }
   }
   clear_openssl_errors();
   return out;

@@ -30,8 +30,9 @@ bool is_ip_literal(const std::string& host) {
 std::string subject_alt_names(std::string_view extra_host) {
   std::string names = "DNS:localhost,IP:127.0.0.1,IP:::1";
   std::string host(extra_host);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
+  }
   // A wildcard bind address is no name a client can dial; a comma would
   // split the list and name something the user never asked for.
   if (host.empty() || host == "localhost" || host == "127.0.0.1" || host == "::1" ||

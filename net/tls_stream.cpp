@@ -34,8 +34,9 @@ TlsStream::TlsStream(const TlsContext& context, int fd) {
   clear_openssl_errors();
   ssl_.reset(SSL_new(context.native()));
   BIO* bio = ssl_ ? make_socket_bio(fd) : nullptr;
-  if (bio == nullptr)
+  if (bio == nullptr) {
     throw std::runtime_error("cannot create TLS connection: " + take_openssl_error());
+  }
   SSL_set_bio(ssl_.get(), bio, bio);  // one BIO both ways; SSL_free frees it once
   if (context.is_server()) {
     SSL_set_accept_state(ssl_.get());
