@@ -356,12 +356,11 @@ TEST(TlsStream, ClientCertificateRequiredAndMissingFails) {
     EXPECT_EQ(h.server, Handshake::Failed);
     EXPECT_EQ(server.error(), "peer did not return a certificate");
     // A TLS 1.3 client finishes first and hears the refusal on its first read.
-    if (h.client == Handshake::Done) {
-      char buf[16];
-      const TlsStream::ReadResult r = client.read(buf, sizeof buf);
-      EXPECT_TRUE(r.failed);
-      EXPECT_EQ(client.error(), "tlsv13 alert certificate required");
-    }
+    ASSERT_EQ(h.client, Handshake::Done);
+    char buf[16];
+    const TlsStream::ReadResult r = client.read(buf, sizeof buf);
+    EXPECT_TRUE(r.failed);
+    EXPECT_EQ(client.error(), "tlsv13 alert certificate required");
   }
   {  // with one the CA signed
     const TlsContext client_ctx = TlsContext::client(
