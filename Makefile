@@ -8,7 +8,7 @@ TSAN_BUILD ?= build-tsan
 JOBS       ?= $(shell nproc)
 DEBS       := cmake g++ make libcli11-dev libfmt-dev libgtest-dev libgmock-dev libreadline-dev libhiredis-dev \
               python3 netcat-openbsd bash-completion zsh fish help2man redis-server pkg-config \
-              clang libclang-rt-14-dev
+              clang libclang-rt-14-dev libssl-dev openssl
 
 .PHONY: all deps build build-asan build-tsan run test test-release check-sanitize check-tsan \
         fuzz fuzz-short install bench clean
