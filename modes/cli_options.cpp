@@ -188,7 +188,8 @@ void add_request_server_options(CLI::App* sub, net::RequestServerOptions& o, Log
       ->type_name("N")
       ->capture_default_str()
       ->group("Server");
-  sub->add_option("--idle-timeout", o.idle_timeout_s, "Close clients that make no progress for SECS (0 = never)")
+  sub->add_option("--idle-timeout", o.idle_timeout_s,
+                  "Close clients that make no progress for SECS (0 = never)")
       ->check(CLI::NonNegativeNumber)
       ->type_name("SECS")
       ->capture_default_str()
