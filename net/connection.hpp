@@ -69,6 +69,7 @@ class Connection : private EventLoop::Flushable {
   void set_on_too_long(Handler h) { on_too_long_ = std::move(h); }
   // Everything queued has been written (called while still open): an owner
   // that stopped producing for this peer (its input paused) can go on.
+  // The handler may send or close, but must not destroy the Connection.
   void set_on_drained(Handler h) { on_drained_ = std::move(h); }
 
   void start();  // begin reading

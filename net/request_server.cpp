@@ -114,8 +114,11 @@ EventLoop::Clock::duration progress_timeout(const RequestServerOptions& options)
   constexpr double kLongest = 100.0 * 365 * 24 * 3600;
   const double s = options.idle_timeout_s;
   if (!(s > 0)) return EventLoop::Clock::duration::zero();  // NaN included
-  return std::chrono::duration_cast<EventLoop::Clock::duration>(
-      std::chrono::duration<double>(std::min(s, kLongest)));
+  // At least one tick: a positive timeout under a nanosecond must not
+  // become zero, which means "never".
+  return std::max(EventLoop::Clock::duration(1),
+                  std::chrono::duration_cast<EventLoop::Clock::duration>(
+                      std::chrono::duration<double>(std::min(s, kLongest))));
 }
 
 bool reply_bytes(const RequestHandler& handler, std::string_view message, Framing framing,

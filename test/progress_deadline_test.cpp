@@ -155,6 +155,9 @@ TEST(ProgressDeadline, IdleTimeoutBecomesATimeoutThatNeverOverflows) {
   }
   o.idle_timeout_s = std::numeric_limits<double>::quiet_NaN();
   EXPECT_EQ(progress_timeout(o), Clock::duration::zero());
+  // Positive but under a nanosecond: still a timeout, never "none".
+  o.idle_timeout_s = 1e-10;
+  EXPECT_GT(progress_timeout(o), Clock::duration::zero());
 }
 
 }  // namespace

@@ -183,6 +183,7 @@ class ChatClient {
     user_eof_ = true;
     if (o_.mode == ChatMode::kHalfDuplex && (!my_turn_ || !held_.empty())) {
       held_.push_back(std::string(chat::kQuit));
+      held_bytes_ += chat::kQuit.size();
       return;
     }
     send_user_line(std::string(chat::kQuit));
